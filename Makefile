@@ -1,0 +1,58 @@
+# One task runner. `make run` and `make test` are all a new user needs; `make help` lists the rest.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+# Installing compiled bytecode once saves seconds on every stage start (PYTHONDONTWRITEBYTECODE is common on CI).
+export UV_COMPILE_BYTECODE := 1
+export UV_PYTHON_DOWNLOADS := never
+export BENTOML_DO_NOT_TRACK := true
+export DVC_NO_ANALYTICS := 1
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+SYNCED := $(VENV)/.synced
+
+.PHONY: help setup run test lint typecheck lint-workflows pytest bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	@echo "Installing uv $(UV_VERSION) from PyPI into .tools/ ..."
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(SYNCED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $@
+
+setup: $(SYNCED) ## Create .venv from uv.lock (installs uv first if needed)
+
+run: $(SYNCED) ## Set up, run the pipeline (dvc repro) and print a summary
+	dvc repro
+	@lastmile summary
+
+test: lint typecheck lint-workflows pytest ## Lint, type-check, lint workflows, run all tests
+
+lint: $(SYNCED) ## ruff lint and format check
+	ruff check .
+	ruff format --check .
+
+typecheck: $(SYNCED) ## mypy (strict on src/)
+	mypy
+
+lint-workflows: $(SYNCED) ## zizmor and the GitHub workflow schema, offline
+	zizmor --offline --min-severity=low .github/workflows
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+pytest: $(SYNCED) ## The test suite with coverage
+	pytest
+
+bench: $(SYNCED) ## Benchmarks (prints figures; not part of make test)
+	python benchmarks/pipeline.py
+
+clean: ## Remove the virtual environment and tool caches (not data or models)
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .coverage

@@ -1,0 +1,169 @@
+"""Reading the raw source and writing tables and reports atomically.
+
+Every write goes to a temporary file first and is renamed into place, so a failing stage
+never leaves a half-written artifact behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from lastmile.errors import LastmileError
+
+
+class DataSourceError(LastmileError):
+    """The raw source cannot be read as a table."""
+
+
+def snake_case(name: str) -> str:
+    """`Education-Num ` -> `education_num`: the column names the contract and the API use."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def _read_text(source: str) -> str:
+    import fsspec  # imported here: it pulls in aiohttp for URLs, which plain paths do not need
+
+    try:
+        with fsspec.open(source, mode="rb", compression="infer") as raw:
+            data: bytes = raw.read()
+    except FileNotFoundError as exc:
+        raise DataSourceError(
+            f"Data source not found: {source}. Check `data.source` in params.yaml "
+            "(a path relative to the project root, or a URL)."
+        ) from exc
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataSourceError(
+            f"Data source {source} is not a complete gzip file ({exc}): "
+            "it was probably truncated while copying or downloading. Fetch it again."
+        ) from exc
+    except (OSError, ValueError, ImportError) as exc:
+        raise DataSourceError(f"Could not read data source {source}: {exc}") from exc
+    except Exception as exc:  # fsspec backends raise their own types (aiohttp, botocore, ...)
+        raise DataSourceError(
+            f"Could not reach data source {source}: {type(exc).__name__}: {exc}. "
+            "Check the URL and your network, or point `data.source` at a local copy."
+        ) from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataSourceError(
+            f"Data source {source} is not UTF-8 text: byte 0x{data[exc.start]:02x} at line {line} "
+            f"(byte offset {exc.start}). Re-save the file as UTF-8."
+        ) from exc
+
+
+def read_source(
+    source: str,
+    *,
+    na_values: list[str],
+    comment_prefix: str | None = None,
+) -> pd.DataFrame:
+    """Read a CSV with a header row into a table of strings (missing cells as NA).
+
+    Types are inferred later (`infer_types`) so that a stray word in a numeric column
+    reaches validation, which can name its row, instead of failing here.
+    """
+    text = _read_text(source)
+    if comment_prefix:
+        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(comment_prefix))
+    if not text.strip():
+        raise DataSourceError(f"Data source {source} is empty: expected a CSV with a header row.")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            na_values=[*na_values, ""],
+            skipinitialspace=True,
+            skip_blank_lines=True,
+        )
+    except pd.errors.ParserError as exc:
+        raise DataSourceError(f"Data source {source} is not a well-formed CSV: {exc}") from exc
+    if frame.empty:
+        raise DataSourceError(f"Data source {source} has a header row but no data rows: nothing to train on.")
+    frame.columns = [snake_case(str(c)) for c in frame.columns]
+    duplicated = frame.columns[frame.columns.duplicated()].tolist()
+    if duplicated:
+        raise DataSourceError(f"Data source {source} repeats the column(s) {duplicated}.")
+    return frame
+
+
+def infer_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Turn columns whose every value is a number into numbers; leave the rest as text."""
+    out = {}
+    for name, column in frame.items():
+        stripped = column.str.strip()
+        numbers = pd.to_numeric(stripped, errors="coerce")
+        if numbers.notna().sum() == stripped.notna().sum() and stripped.notna().any():
+            whole = numbers.dropna()
+            out[name] = numbers.astype("Int64") if (whole == whole.round()).all() else numbers
+        else:
+            out[name] = stripped
+    return pd.DataFrame(out, index=frame.index)
+
+
+def frame_hash(frame: pd.DataFrame) -> str:
+    """A content hash of a table (values, column names and order), stable across runs."""
+    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path next to `path`; rename it into place only if the block succeeds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write(path: Path, writer: Callable[[IO[str]], Any]) -> None:
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
+        writer(handle)
+
+
+def write_json(path: Path, payload: Any) -> None:
+    _write(path, lambda f: f.write(json.dumps(payload, indent=2, sort_keys=True) + "\n"))
+
+
+def write_text(path: Path, text: str) -> None:
+    _write(path, lambda f: f.write(text))
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise LastmileError(f"{path} not found: run the earlier pipeline stages (`dvc repro`).") from exc
+
+
+def write_table(path: Path, frame: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError as exc:
+        raise LastmileError(f"{path} not found: run the earlier pipeline stages (`dvc repro`).") from exc

@@ -1,0 +1,79 @@
+"""The model: a scikit-learn `Pipeline` with the preprocessing inside, saved with its metadata.
+
+Because imputation, encoding and scaling live in the pipeline, serving feeds it raw records
+and cannot drift from training.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from lastmile.data import atomic_path, write_json
+from lastmile.errors import LastmileError
+from lastmile.params import FeatureParams, ModelParams
+
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "model.json"
+
+
+def build_pipeline(features: FeatureParams, model: ModelParams) -> Pipeline:
+    numeric = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    categorical = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="missing"),
+        OneHotEncoder(handle_unknown="ignore", sparse_output=False, min_frequency=10),
+    )
+    preprocess = ColumnTransformer(
+        [("numeric", numeric, features.numeric), ("categorical", categorical, features.categorical)],
+        remainder="drop",
+        verbose_feature_names_out=False,
+    )
+    classifier: HistGradientBoostingClassifier | LogisticRegression
+    if model.kind == "hist_gradient_boosting":
+        classifier = HistGradientBoostingClassifier(
+            **model.hist_gradient_boosting.model_dump(), random_state=model.seed
+        )
+    else:
+        classifier = LogisticRegression(**model.logistic_regression.model_dump(), random_state=model.seed)
+    return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
+
+
+def positive_proba(pipeline: Pipeline, frame: pd.DataFrame, positive: str) -> np.ndarray:
+    """Probability of the positive label for each row."""
+    classes = list(pipeline.classes_)
+    return np.asarray(pipeline.predict_proba(frame)[:, classes.index(positive)])
+
+
+def save_model(directory: Path, pipeline: Pipeline, metadata: dict[str, Any]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    with atomic_path(directory / MODEL_FILE) as tmp:
+        joblib.dump(pipeline, tmp)
+    write_json(directory / METADATA_FILE, metadata)
+
+
+def load_metadata(directory: Path) -> dict[str, Any]:
+    try:
+        metadata: dict[str, Any] = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise LastmileError(
+            f"No trained model in {directory}: run `dvc repro` (or `make run`) first."
+        ) from exc
+    return metadata
+
+
+def load_model(directory: Path) -> tuple[Pipeline, dict[str, Any]]:
+    """Load the pipeline and its metadata. Only load models you trained: joblib runs pickles."""
+    metadata = load_metadata(directory)
+    pipeline: Pipeline = joblib.load(directory / MODEL_FILE)
+    return pipeline, metadata

@@ -1,0 +1,105 @@
+"""Typed view of `params.yaml`: every knob of the pipeline, validated before any work starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from lastmile.errors import LastmileError
+from lastmile.paths import PARAMS
+
+
+class _Strict(BaseModel):
+    # A typo in params.yaml must fail loudly, not be ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataParams(_Strict):
+    source: str = Field(min_length=1, description="Path or fsspec URL of the raw labelled CSV.")
+    na_values: list[str] = ["?"]
+    comment_prefix: str | None = None
+    label_suffix: str = ""
+
+
+class TargetParams(_Strict):
+    column: str
+    positive: str
+
+
+class FeatureParams(_Strict):
+    numeric: list[str]
+    categorical: list[str]
+    sensitive: list[str] = []
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> FeatureParams:
+        both = set(self.numeric) & set(self.categorical)
+        if both:
+            raise ValueError(f"features listed as both numeric and categorical: {sorted(both)}")
+        return self
+
+
+class SplitParams(_Strict):
+    test_size: float = Field(gt=0, lt=1)
+    seed: int = 42
+
+
+class HistGradientBoostingParams(_Strict):
+    learning_rate: float = Field(default=0.1, gt=0)
+    max_iter: int = Field(default=300, ge=1)
+    max_leaf_nodes: int = Field(default=31, ge=2)
+    min_samples_leaf: int = Field(default=20, ge=1)
+    l2_regularization: float = Field(default=0.0, ge=0)
+
+
+class LogisticRegressionParams(_Strict):
+    C: float = Field(default=1.0, gt=0)
+    max_iter: int = Field(default=1000, ge=1)
+
+
+class ModelParams(_Strict):
+    kind: Literal["hist_gradient_boosting", "logistic_regression"] = "hist_gradient_boosting"
+    seed: int = 42
+    hist_gradient_boosting: HistGradientBoostingParams = HistGradientBoostingParams()
+    logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
+
+
+class Params(_Strict):
+    data: DataParams
+    target: TargetParams
+    features: FeatureParams
+    split: SplitParams
+    model: ModelParams
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Params:
+        if self.target.column in self.features.all:
+            raise ValueError(f"the target column {self.target.column!r} is also listed as a feature")
+        unknown = set(self.features.sensitive) - set(self.features.all)
+        if unknown:
+            raise ValueError(f"sensitive features must also be features: {sorted(unknown)}")
+        return self
+
+
+def load_params(path: Path = PARAMS) -> Params:
+    """Read and validate params.yaml, raising a `LastmileError` that names the bad key."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise LastmileError(f"{path} not found: run lastmile from the project root.") from exc
+    except yaml.YAMLError as exc:
+        raise LastmileError(f"{path} is not valid YAML: {exc}") from exc
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise LastmileError(f"{path} is invalid: {problems}") from exc

@@ -1,0 +1,18 @@
+"""Where each stage reads and writes. `dvc.yaml` declares the same paths (a test checks it)."""
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+CONTRACT = Path("contract.yaml")
+
+RAW_TABLE = Path("data/interim/raw.parquet")
+DATA_SUMMARY = Path("reports/data_summary.json")
+VALIDATED_TABLE = Path("data/interim/validated.parquet")
+VALIDATION_JSON = Path("reports/validation.json")
+VALIDATION_MD = Path("reports/validation.md")
+TRAIN_TABLE = Path("data/processed/train.parquet")
+TEST_TABLE = Path("data/processed/test.parquet")
+MODEL_DIR = Path("models")
+METRICS = Path("reports/metrics.json")
+PLOTS_DIR = Path("reports/plots")
+FIGURES_DIR = Path("reports/figures")

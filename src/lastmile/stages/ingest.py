@@ -1,0 +1,45 @@
+"""Stage `ingest`: read `data.source`, normalise it, write a typed table and a data summary."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from lastmile import paths
+from lastmile.data import frame_hash, infer_types, read_source, write_json, write_table
+from lastmile.errors import LastmileError
+from lastmile.params import Params
+
+log = logging.getLogger(__name__)
+
+
+def run(params: Params, out: Path = paths.RAW_TABLE, summary: Path = paths.DATA_SUMMARY) -> dict[str, object]:
+    source = params.data.source
+    log.info("ingest: reading %s", source)
+    frame = read_source(source, na_values=params.data.na_values, comment_prefix=params.data.comment_prefix)
+    target = params.target.column
+    if target not in frame.columns:
+        raise LastmileError(
+            f"The target column {target!r} (params.yaml `target.column`) is not in {source}; "
+            f"its columns are {list(frame.columns)}."
+        )
+    frame = infer_types(frame)
+    labels = frame[target].astype("str").str.strip()
+    if params.data.label_suffix:
+        labels = labels.str.removesuffix(params.data.label_suffix)
+    frame[target] = labels.where(frame[target].notna())
+
+    counts = frame[target].value_counts(dropna=False)
+    data_summary: dict[str, object] = {
+        "source": source,
+        "rows": len(frame),
+        "columns": len(frame.columns),
+        "missing_cells": int(frame.isna().sum().sum()),
+        "positive_rate": round(float((frame[target] == params.target.positive).mean()), 6),
+        "class_counts": {str(k): int(v) for k, v in counts.items()},
+        "data_hash": frame_hash(frame),
+    }
+    write_table(out, frame)
+    write_json(summary, data_summary)
+    log.info("ingest: %d rows x %d columns -> %s", len(frame), len(frame.columns), out)
+    return data_summary

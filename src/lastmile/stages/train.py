@@ -1,0 +1,64 @@
+"""Stage `train`: fit the model pipeline on the training split and save it with its metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sklearn
+
+from lastmile import __version__, paths
+from lastmile.data import frame_hash, read_table
+from lastmile.errors import LastmileError
+from lastmile.model import build_pipeline, save_model
+from lastmile.params import Params
+
+log = logging.getLogger(__name__)
+
+
+def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL_DIR) -> dict[str, Any]:
+    frame = read_table(table)
+    missing = [c for c in [*params.features.all, params.target.column] if c not in frame.columns]
+    if missing:
+        raise LastmileError(f"params.yaml lists column(s) {missing} that the training table does not have.")
+    features = frame[params.features.all]
+    labels = frame[params.target.column]
+    data_hash = frame_hash(frame)
+    model_params = params.model.model_dump()
+    # Same training inputs -> same version: the version names what the model was made from.
+    fingerprint = json.dumps(
+        {"data": data_hash, "params": params.model_dump(exclude={"data"})}, sort_keys=True
+    )
+    version = f"{__version__}+{hashlib.sha256(fingerprint.encode()).hexdigest()[:12]}"
+
+    pipeline = build_pipeline(params.features, params.model)
+    log.info("train: fitting %s on %d rows x %d features", params.model.kind, len(frame), features.shape[1])
+    started = time.perf_counter()
+    pipeline.fit(features, labels)
+    seconds = time.perf_counter() - started
+    metadata = {
+        "model_version": version,
+        "model_kind": params.model.kind,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(seconds, 3),
+        "training_rows": len(frame),
+        "training_data_hash": data_hash,
+        "target": params.target.model_dump(),
+        "features": params.features.model_dump(),
+        "params": model_params,
+        "classes": [str(c) for c in pipeline.classes_],
+        "versions": {
+            "lastmile": __version__,
+            "python": platform.python_version(),
+            "scikit-learn": sklearn.__version__,
+        },
+    }
+    save_model(out, pipeline, metadata)
+    log.info("train: done in %.1f s -> %s (version %s)", seconds, out, version)
+    return metadata
