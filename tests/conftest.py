@@ -1,0 +1,105 @@
+"""Shared fixtures: small real data, and throwaway copies of this repository to run DVC in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lastmile.contract import Contract, load_contract
+from lastmile.params import Params, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAPSHOT = ROOT / "data" / "adult.csv.gz"
+SAMPLE_ROWS = 3000
+
+# Commands run by tests find this environment's `lastmile`, `dvc` and `bentoml` first.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a command, returning its output; on unexpected failure show what it printed."""
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def params() -> Params:
+    return load_params(ROOT / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    return load_contract(ROOT / "contract.yaml")
+
+
+@pytest.fixture(scope="session")
+def raw_lines() -> list[str]:
+    """The committed snapshot as text lines (header first)."""
+    return pd.io.common.get_handle(SNAPSHOT, "r", compression="gzip").handle.read().splitlines()
+
+
+@pytest.fixture(scope="session")
+def sample_source(tmp_path_factory: pytest.TempPathFactory, raw_lines: list[str]) -> Path:
+    """A seeded random sample of the snapshot (same format, quirks included), for fast real runs."""
+    rows = pd.Series(raw_lines[1:]).sample(n=SAMPLE_ROWS, random_state=7).tolist()
+    path = tmp_path_factory.mktemp("source") / "adult-sample.csv"
+    path.write_text("\n".join([raw_lines[0], *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def _copy_repo(dest: Path) -> Path:
+    """Copy the tracked and untracked-but-not-ignored files of this checkout into a new git repo."""
+    files = run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT).stdout.split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    run(["git", "init", "-q", "-b", "main"], cwd=dest)
+    git_add_commit(dest, "copy of the template")
+    return dest
+
+
+def git_add_commit(repo: Path, message: str) -> None:
+    run(["git", "add", "-A"], cwd=repo)
+    run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-qm", message, "--allow-empty"], cwd=repo)
+
+
+def set_source(repo: Path, source: Path | str) -> None:
+    """Point params.yaml `data.source` at another table (keeps the rest of the file as written)."""
+    params_file = repo / "params.yaml"
+    lines = params_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    params_file.write_text(
+        "".join(f"  source: {source}\n" if line.startswith("  source:") else line for line in lines), encoding="utf-8"
+    )
+
+
+@pytest.fixture
+def repo_copy(tmp_path: Path) -> Path:
+    """A fresh git repository holding this template, to run real `dvc` commands in."""
+    return _copy_repo(tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def trained_repo(tmp_path_factory: pytest.TempPathFactory, sample_source: Path) -> Iterator[Path]:
+    """A template copy whose pipeline has run (`dvc repro`) on the sample: model, metrics, reports.
+
+    Shared by the whole session: treat it as read-only, or copy what you change.
+    """
+    repo = _copy_repo(tmp_path_factory.mktemp("trained") / "repo")
+    set_source(repo, sample_source)
+    run(["dvc", "repro", "-q"], cwd=repo)
+    git_add_commit(repo, "trained on the sample")
+    yield repo
