@@ -74,7 +74,20 @@ def _copy_repo(dest: Path) -> Path:
 
 def git_add_commit(repo: Path, message: str) -> None:
     run(["git", "add", "-A"], cwd=repo)
-    run(["git", "-c", "user.name=test", "-c", "user.email=test@example.com", "commit", "-qm", message, "--allow-empty"], cwd=repo)
+    run(
+        [
+            "git",
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.com",
+            "commit",
+            "-qm",
+            message,
+            "--allow-empty",
+        ],
+        cwd=repo,
+    )
 
 
 def set_source(repo: Path, source: Path | str) -> None:
@@ -82,7 +95,8 @@ def set_source(repo: Path, source: Path | str) -> None:
     params_file = repo / "params.yaml"
     lines = params_file.read_text(encoding="utf-8").splitlines(keepends=True)
     params_file.write_text(
-        "".join(f"  source: {source}\n" if line.startswith("  source:") else line for line in lines), encoding="utf-8"
+        "".join(f"  source: {source}\n" if line.startswith("  source:") else line for line in lines),
+        encoding="utf-8",
     )
 
 
