@@ -16,6 +16,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 SYNCED := $(VENV)/.synced
 
 .PHONY: help setup run test lint typecheck lint-workflows pytest bench clean
+.PHONY: lint-k8s
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -35,7 +36,7 @@ run: $(SYNCED) ## Set up, run the pipeline (dvc repro) and print a summary
 	dvc repro
 	@lastmile summary
 
-test: lint typecheck lint-workflows pytest ## Lint, type-check, lint workflows, run all tests
+test: lint typecheck lint-workflows lint-k8s pytest ## Lint, type-check, lint workflows, run all tests
 
 lint: $(SYNCED) ## ruff lint and format check
 	ruff check .
@@ -47,6 +48,9 @@ typecheck: $(SYNCED) ## mypy (strict on src/)
 lint-workflows: $(SYNCED) ## zizmor and the GitHub workflow schema, offline
 	zizmor --offline --min-severity=low .github/workflows
 	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
+lint-k8s: $(SYNCED) ## Validate deploy/kubernetes against the Kubernetes schemas, offline
+	kubernetes-validate --strict --quiet $(filter-out %/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
 
 pytest: $(SYNCED) ## The test suite with coverage
 	pytest
