@@ -6,6 +6,7 @@ never leaves a half-written artifact behind.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import io
@@ -40,6 +41,11 @@ def _read_text(source: str) -> str:
         with fsspec.open(source, mode="rb", compression="infer") as raw:
             data: bytes = raw.read()
     except FileNotFoundError as exc:
+        if isinstance(exc.__cause__, OSError):  # fsspec's http backend wraps connection errors
+            raise DataSourceError(
+                f"Could not reach data source {source}: {exc.__cause__}. "
+                "Check the URL and your network, or point `data.source` at a local copy."
+            ) from exc
         raise DataSourceError(
             f"Data source not found: {source}. Check `data.source` in params.yaml "
             "(a path relative to the project root, or a URL)."
@@ -82,9 +88,16 @@ def read_source(
         text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(comment_prefix))
     if not text.strip():
         raise DataSourceError(f"Data source {source} is empty: expected a CSV with a header row.")
+    header = next(csv.reader([text.lstrip().split("\n", 1)[0]]))
+    names = [snake_case(name) for name in header]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataSourceError(f"Data source {source} repeats the column(s) {repeated} in its header.")
     try:
         frame = pd.read_csv(
             io.StringIO(text),
+            header=0,
+            names=names,
             dtype=str,
             keep_default_na=False,
             na_values=[*na_values, ""],
@@ -95,10 +108,6 @@ def read_source(
         raise DataSourceError(f"Data source {source} is not a well-formed CSV: {exc}") from exc
     if frame.empty:
         raise DataSourceError(f"Data source {source} has a header row but no data rows: nothing to train on.")
-    frame.columns = [snake_case(str(c)) for c in frame.columns]
-    duplicated = frame.columns[frame.columns.duplicated()].tolist()
-    if duplicated:
-        raise DataSourceError(f"Data source {source} repeats the column(s) {duplicated}.")
     return frame
 
 

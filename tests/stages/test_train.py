@@ -1,0 +1,63 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lastmile.errors import LastmileError
+from lastmile.model import load_model, positive_proba
+from lastmile.params import Params
+from lastmile.stages import train
+
+
+@pytest.fixture(scope="module")
+def train_table(trained_repo: Path) -> Path:
+    return trained_repo / "data/processed/train.parquet"
+
+
+@pytest.mark.parametrize("kind", ["logistic_regression", "hist_gradient_boosting"])
+def test_train_saves_pipeline_with_metadata(
+    tmp_path: Path, params: Params, train_table: Path, kind: str
+) -> None:
+    p = params.model_copy(update={"model": params.model.model_copy(update={"kind": kind})})
+    metadata = train.run(p, table=train_table, out=tmp_path)
+    pipeline, saved = load_model(tmp_path)
+    assert saved == metadata
+    assert saved["model_kind"] == kind and saved["training_rows"] == len(pd.read_parquet(train_table))
+    assert {
+        "model_version",
+        "training_data_hash",
+        "trained_at",
+        "training_seconds",
+        "versions",
+        "params",
+    } <= set(saved)
+    # Raw records go straight in: the preprocessing is inside the pipeline, unseen categories included.
+    frame = pd.read_parquet(train_table).head(5)
+    frame.loc[0, "occupation"] = "Astronaut"
+    proba = positive_proba(pipeline, frame[p.features.all], p.target.positive)
+    assert proba.shape == (5,) and np.all((proba >= 0) & (proba <= 1))
+
+
+def test_same_inputs_same_version(tmp_path: Path, params: Params, train_table: Path) -> None:
+    params = params.model_copy(update={"model": params.model.model_copy(update={"kind": "logistic_regression"})})
+    first = train.run(params, table=train_table, out=tmp_path / "a")
+    second = train.run(params, table=train_table, out=tmp_path / "b")
+    assert first["model_version"] == second["model_version"]
+    changed = params.model_copy(update={"model": params.model.model_copy(update={"seed": 7})})
+    assert (
+        train.run(changed, table=train_table, out=tmp_path / "c")["model_version"] != first["model_version"]
+    )
+
+
+def test_missing_feature_column(tmp_path: Path, params: Params, train_table: Path) -> None:
+    table = tmp_path / "t.parquet"
+    pd.read_parquet(train_table).drop(columns=["age"]).to_parquet(table)
+    with pytest.raises(LastmileError, match=r"\['age'\]"):
+        train.run(params, table=table, out=tmp_path / "m")
+    assert not (tmp_path / "m").exists()
+
+
+def test_missing_model_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(LastmileError, match="dvc repro"):
+        load_model(tmp_path)

@@ -1,0 +1,66 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pandera.errors import SchemaErrors
+
+from lastmile.contract import Contract, build_schema, check_features, empty_frame, load_contract
+from lastmile.errors import LastmileError
+
+
+def test_contract_covers_every_feature_and_the_target(contract: Contract, params) -> None:
+    check_features(contract, [*params.features.all, params.target.column])
+    with pytest.raises(LastmileError, match="does not define"):
+        check_features(contract, ["shoe_size"])
+
+
+def test_schema_accepts_a_valid_row_and_coerces_types(contract: Contract) -> None:
+    row = {
+        "age": "39",
+        "workclass": "Private",
+        "fnlwgt": "77516",
+        "education": "Bachelors",
+        "education_num": "13",
+        "marital_status": "Never-married",
+        "occupation": "Adm-clerical",
+        "relationship": "Not-in-family",
+        "race": "White",
+        "sex": "Male",
+        "capital_gain": "2174",
+        "capital_loss": "0",
+        "hours_per_week": "40",
+        "native_country": "United-States",
+        "income": "<=50K",
+    }
+    small = Contract(min_rows=1, columns=contract.columns)
+    out = build_schema(small).validate(pd.DataFrame([row]))
+    assert out["age"].dtype == "int64"
+    assert out.loc[0, "age"] == 39
+
+
+def test_schema_reports_every_broken_rule(contract: Contract) -> None:
+    frame = empty_frame(contract)
+    with pytest.raises(SchemaErrors) as info:
+        build_schema(contract).validate(frame, lazy=True)
+    assert "at least 100 rows" in str(info.value.failure_cases["check"].tolist())
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("columns: {a: {kind: category, min: 1}}", "takes `values`"),
+        ("columns: {a: {kind: integer, values: [x]}}", "takes `min`/`max`"),
+        ("columns: {a: {kind: text}}", "kind"),
+        ("columns: [", "not a valid data contract"),
+    ],
+)
+def test_invalid_contracts_are_rejected(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "contract.yaml"
+    path.write_text(text)
+    with pytest.raises(LastmileError, match=message):
+        load_contract(path)
+
+
+def test_missing_contract(tmp_path: Path) -> None:
+    with pytest.raises(LastmileError, match="not found"):
+        load_contract(tmp_path / "contract.yaml")

@@ -1,0 +1,120 @@
+import gzip
+import http.server
+import threading
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lastmile.data import (
+    DataSourceError,
+    atomic_path,
+    frame_hash,
+    infer_types,
+    read_json,
+    read_source,
+    read_table,
+    snake_case,
+    write_json,
+)
+from lastmile.errors import LastmileError
+
+CSV = "Age,Work Class,income\n39, State-gov, <=50K\n50, ?, >50K.\n"
+
+
+@pytest.fixture
+def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A real HTTP server on loopback serving tmp_path."""
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_snake_case() -> None:
+    assert snake_case(" Education-Num ") == "education_num"
+    assert snake_case("hours per week") == "hours_per_week"
+
+
+def test_read_source_handles_quirks(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress(("|1x3 Cross validator\n" + CSV).encode()))
+    frame = read_source(str(path), na_values=["?"], comment_prefix="|")
+    assert list(frame.columns) == ["age", "work_class", "income"]
+    assert frame.loc[0, "work_class"] == "State-gov"
+    assert pd.isna(frame.loc[1, "work_class"])
+
+
+def test_read_source_over_http_and_file_url(http_root: tuple[Path, str]) -> None:
+    root, url = http_root
+    (root / "t.csv").write_text(CSV)
+    assert len(read_source(f"{url}/t.csv", na_values=["?"])) == 2
+    assert len(read_source(f"file://{root / 't.csv'}", na_values=["?"])) == 2
+
+
+def test_missing_http_file_is_not_found(http_root: tuple[Path, str]) -> None:
+    _, url = http_root
+    with pytest.raises(DataSourceError, match="not found"):
+        read_source(f"{url}/nope.csv", na_values=[])
+
+
+def test_unreachable_url() -> None:
+    with pytest.raises(DataSourceError, match="Could not (reach|read) data source"):
+        read_source("http://127.0.0.1:9/data.csv", na_values=[])
+
+
+@pytest.mark.parametrize(
+    ("payload", "name", "message"),
+    [
+        (b"", "empty.csv", "is empty"),
+        (b"age,income\n", "header.csv", "no data rows"),
+        (gzip.compress(CSV.encode() * 50)[:-30], "cut.csv.gz", "not a complete gzip file"),
+        (b"age,sex\n39,M\xe4nnlich\n", "latin1.csv", "not UTF-8 text: byte 0xe4 at line 2"),
+        (b'age,sex\n39,"Male\n', "quote.csv", "not a well-formed CSV"),
+        (b"age,age\n1,2\n", "dup.csv", "repeats the column"),
+    ],
+)
+def test_unreadable_sources(tmp_path: Path, payload: bytes, name: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(payload)
+    with pytest.raises(DataSourceError, match=message):
+        read_source(str(path), na_values=[])
+
+
+def test_infer_types_keeps_text_in_numeric_columns_for_validation() -> None:
+    frame = pd.DataFrame(
+        {"a": ["1", "2", None], "b": ["1.5", "2", "x"], "c": ["0.5", "1", None]}, dtype="str"
+    )
+    typed = infer_types(frame)
+    assert str(typed["a"].dtype) == "Int64"
+    assert typed["b"].tolist() == ["1.5", "2", "x"]
+    assert typed["c"].dtype == "float64"
+
+
+def test_frame_hash_is_content_based() -> None:
+    a = pd.DataFrame({"x": [1, 2]})
+    assert frame_hash(a) == frame_hash(a.copy())
+    assert frame_hash(a) != frame_hash(pd.DataFrame({"x": [2, 1]}))
+    assert frame_hash(a) != frame_hash(pd.DataFrame({"y": [1, 2]}))
+
+
+def test_atomic_path_leaves_nothing_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "out.json"
+    write_json(target, {"v": 1})
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert read_json(target) == {"v": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_reading_missing_artifacts_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(LastmileError, match="dvc repro"):
+        read_json(tmp_path / "x.json")
+    with pytest.raises(LastmileError, match="dvc repro"):
+        read_table(tmp_path / "x.parquet")

@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lastmile.errors import LastmileError
+from lastmile.params import Params, load_params
+from tests.conftest import ROOT
+
+
+def _write(tmp_path: Path, mutate: dict[str, object]) -> Path:
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for dotted, value in mutate.items():
+        *parents, key = dotted.split(".")
+        node = raw
+        for part in parents:
+            node = node[part]
+        node[key] = value
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_project_params_load(params: Params) -> None:
+    assert params.target.column not in params.features.all
+    assert set(params.features.sensitive) <= set(params.features.all)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        ({"split.test_size": 1.5}, "split.test_size"),
+        ({"model.kind": "random_forest"}, "model.kind"),
+        ({"model.typo": 1}, "model.typo"),
+        ({"features.numeric": ["age", "sex"]}, "both numeric and categorical"),
+        ({"features.sensitive": ["fnlwgt"]}, "sensitive features must also be features"),
+        ({"target.column": "age"}, "also listed as a feature"),
+    ],
+)
+def test_invalid_params_name_the_key(tmp_path: Path, mutate: dict[str, object], message: str) -> None:
+    with pytest.raises(LastmileError, match=message):
+        load_params(_write(tmp_path, mutate))
+
+
+def test_missing_and_malformed_file(tmp_path: Path) -> None:
+    with pytest.raises(LastmileError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed")
+    with pytest.raises(LastmileError, match="not valid YAML"):
+        load_params(bad)
