@@ -40,7 +40,9 @@ def test_train_saves_pipeline_with_metadata(
 
 
 def test_same_inputs_same_version(tmp_path: Path, params: Params, train_table: Path) -> None:
-    params = params.model_copy(update={"model": params.model.model_copy(update={"kind": "logistic_regression"})})
+    params = params.model_copy(
+        update={"model": params.model.model_copy(update={"kind": "logistic_regression"})}
+    )
     first = train.run(params, table=train_table, out=tmp_path / "a")
     second = train.run(params, table=train_table, out=tmp_path / "b")
     assert first["model_version"] == second["model_version"]

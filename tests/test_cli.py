@@ -1,0 +1,47 @@
+"""The `lastmile` command as users run it: help everywhere, clean errors, exit codes."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run
+
+COMMANDS = ["ingest", "validate", "split", "train", "evaluate", "summary"]
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_every_command_has_help(command: str, tmp_path: Path) -> None:
+    result = run(["lastmile", *filter(None, [command]), "--help"], cwd=tmp_path)
+    assert "Usage:" in result.stdout
+
+
+def test_errors_are_one_paragraph_without_traceback(repo_copy: Path) -> None:
+    (repo_copy / "params.yaml").write_text(
+        (repo_copy / "params.yaml").read_text().replace("source: data/adult.csv.gz", "source: data/nope.csv")
+    )
+    result = run(["lastmile", "ingest"], cwd=repo_copy, check=False)
+    assert result.returncode == 1
+    assert "\nerror: Data source not found: data/nope.csv. Check `data.source`" in result.stderr
+    assert "Traceback" not in result.stderr
+    debug = run(["lastmile", "--debug", "ingest"], cwd=repo_copy, check=False)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_unexpected_errors_point_to_debug(tmp_path: Path) -> None:
+    (tmp_path / "params.yaml").write_text("data: {source: x}\n")
+    result = run(["lastmile", "ingest"], cwd=tmp_path, check=False)
+    assert result.returncode == 1
+    assert "params.yaml is invalid" in result.stderr and "target" in result.stderr
+
+
+def test_summary_after_a_run(trained_repo: Path) -> None:
+    out = run(["lastmile", "summary"], cwd=trained_repo).stdout
+    assert "roc_auc" in out and "models/" in out and "Next:" in out
+
+
+def test_summary_before_a_run_says_what_to_do(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["lastmile", "summary"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1 and "dvc repro" in result.stderr
