@@ -64,7 +64,7 @@ def test_missing_http_file_is_not_found(http_root: tuple[Path, str]) -> None:
 
 
 def test_unreachable_url() -> None:
-    with pytest.raises(DataSourceError, match="Could not (reach|read) data source"):
+    with pytest.raises(DataSourceError, match=r"Could not (reach|read) data source"):
         read_source("http://127.0.0.1:9/data.csv", na_values=[])
 
 

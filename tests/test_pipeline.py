@@ -20,7 +20,7 @@ def _fingerprint(repo: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def pipeline_repo(tmp_path_factory: pytest.TempPathFactory, sample_source: Path) -> Path:
-    """A template copy trained through `dvc exp run -S data.source=...`, the way a user tries another table."""
+    """A template copy trained by `dvc exp run -S data.source=...`, as a user tries another table."""
     repo = _copy_repo(tmp_path_factory.mktemp("pipeline") / "repo")
     result = run(["dvc", "exp", "run", "-S", f"data.source={sample_source}"], cwd=repo)
     assert "Ran experiment" in result.stdout + result.stderr
@@ -48,45 +48,48 @@ def test_noop_rerun_does_nothing(pipeline_repo: Path) -> None:
     assert _fingerprint(pipeline_repo) == before
 
 
+def _text(body: list[str]) -> bytes:
+    return ("\n".join(body) + "\n").encode()
+
+
 def _bad_sources(lines: list[str]) -> dict[str, tuple[bytes | str, str]]:
+    """Each bad source (file content, or a path/URL) with a phrase its error must contain."""
     header, rows = lines[0], lines[1:400]
-    text = lambda body: ("\n".join(body) + "\n").encode()  # noqa: E731
-    replace = lambda column, value: [
-        header,
-        *[_set(header, r, column, value) if i == 3 else r for i, r in enumerate(rows)],
-    ]  # noqa: E731
-    drop_age = [",".join(line.split(",")[1:]) for line in [header, *rows]]
+
+    def replace(column: str, value: str) -> bytes:  # the 4th data row gets a bad value
+        return _text([header, *[_set(header, r, column, value) if i == 3 else r for i, r in enumerate(rows)]])
+
     return {
         "source missing": ("MISSING", "No such file or directory"),
         "unreachable URL": ("http://127.0.0.1:9/adult.csv", ""),
         "empty file": (b"", "is empty"),
-        "header only": (text([header]), "no data rows"),
-        "missing column": (text(drop_age), "column 'age': missing column"),
+        "header only": (_text([header]), "no data rows"),
+        "missing column": (
+            _text([line.split(",", 1)[1] for line in [header, *rows]]),
+            "column 'age': missing column",
+        ),
         "extra column": (
-            text([header + ",shoe_size", *[r + ",42" for r in rows]]),
+            _text([header + ",shoe_size", *[r + ",42" for r in rows]]),
             "column 'shoe_size': unexpected column",
         ),
         "text in numeric": (
-            text(replace("age", "forty")),
+            replace("age", "forty"),
             "column 'age': must be a whole number - 1 row(s): row 4 (forty)",
         ),
-        "age -5": (
-            text(replace("age", "-5")),
-            "column 'age': must be between 17 and 100 - 1 row(s): row 4 (-5)",
-        ),
-        "age 500": (text(replace("age", "500")), "row 4 (500)"),
+        "age -5": (replace("age", "-5"), "column 'age': must be between 17 and 100 - 1 row(s): row 4 (-5)"),
+        "age 500": (replace("age", "500"), "row 4 (500)"),
         "unseen category": (
-            text(replace("workclass", "Astronaut")),
+            replace("workclass", "Astronaut"),
             "column 'workclass': must be one of the categories",
         ),
         "column entirely null": (
-            text([header, *[_set(header, r, "occupation", "?") for r in rows]]),
+            _text([header, *[_set(header, r, "occupation", "?") for r in rows]]),
             "column 'occupation': column has no values at all",
         ),
-        "unknown label": (text(replace("income", "maybe")), "column 'income': must be one of the categories"),
-        "truncated gzip": (gzip.compress(text(lines[:3000]))[:-500], "not a complete gzip file"),
+        "unknown label": (replace("income", "maybe"), "column 'income': must be one of the categories"),
+        "truncated gzip": (gzip.compress(_text(lines[:3000]))[:-500], "not a complete gzip file"),
         "non-UTF-8 bytes": (
-            text(rows[:0] + [header, *rows]).replace(b"Private", b"Priv\xe9", 1),
+            _text([header, *rows]).replace(b"Private", b"Priv\xe9", 1),
             "not UTF-8 text: byte 0xe9",
         ),
     }

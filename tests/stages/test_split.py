@@ -31,7 +31,7 @@ def test_split_is_stratified_seeded_and_complete(tmp_path: Path, params: Params)
                 pd.read_parquet(tmp_path / f"{name}-test.parquet"),
             )
         )
-    (train, test), (train2, test2) = runs
+    (train, test), (_, test2) = runs
     assert len(test) == 200 and len(train) == 800
     assert (test["income"] == ">50K").mean() == 0.25 == (train["income"] == ">50K").mean()
     assert sorted([*train["x"], *test["x"]]) == list(range(1000))
