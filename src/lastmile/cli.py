@@ -117,5 +117,131 @@ def summary() -> None:
     typer.echo(_guard(render))
 
 
+release_app = typer.Typer(
+    help="Release: version, model card, build context, SBOM and the serving image.", no_args_is_help=True
+)
+app.add_typer(release_app, name="release")
+
+RepositoryOption = Annotated[
+    str,
+    typer.Option(
+        "--repository", envvar="GITHUB_REPOSITORY", help="OWNER/NAME; the image is ghcr.io/<owner>/<name>."
+    ),
+]
+VersionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--version", envvar="RELEASE_VERSION", help="Release this version instead of the computed one."
+    ),
+]
+BentoOption = Annotated[str, typer.Option("--bento", envvar="BENTO", help="Bento tag to release.")]
+ImageOption = Annotated[str, typer.Option("--image", envvar="IMAGE", help="Local image name and tag.")]
+BackendOption = Annotated[
+    str, typer.Option("--backend", envvar="IMAGE_BACKEND", help="Container tool: docker, buildah or podman.")
+]
+
+
+@release_app.command("version")
+def release_version(repository: RepositoryOption = "local/lastmile", version: VersionOption = None) -> None:
+    """Print the next version, its git tag and image tags as JSON (rule: `lastmile.release` docs)."""
+    from lastmile import release
+
+    typer.echo(_guard(lambda: release.describe(release.plan_release(Path.cwd(), repository, version))))
+
+
+@release_app.command("model-card")
+def release_model_card(
+    out: Annotated[Path, typer.Option("--out", help="Markdown file to write.")] = Path("dist/model-card.md"),
+    repository: RepositoryOption = "local/lastmile",
+    version: VersionOption = None,
+    params: ParamsOption = paths.PARAMS,
+) -> None:
+    """Write the model card (intended use, data, metrics, gates, per-group metrics, limitations)."""
+    from lastmile import release
+    from lastmile.data import write_text
+
+    def run() -> None:
+        plan = release.plan_release(Path.cwd(), repository, version)
+        write_text(out, release.render_model_card(plan, release.Evidence.load(Path.cwd()), _params(params)))
+        typer.echo(f"model card for {plan.version} written to {out}")
+
+    _guard(run)
+
+
+@release_app.command("prepare")
+def release_prepare(
+    out: Annotated[Path, typer.Option("--out", help="Output folder (replaced).")] = Path("dist/release"),
+    bento: BentoOption = "lastmile:latest",
+    repository: RepositoryOption = "local/lastmile",
+    version: VersionOption = None,
+    github_output: Annotated[
+        Path | None, typer.Option("--github-output", envvar="GITHUB_OUTPUT", help="Append step outputs here.")
+    ] = None,
+    params: ParamsOption = paths.PARAMS,
+) -> None:
+    """Everything a release publishes, up to the network: version, tags, build context, SBOM, model card."""
+    from lastmile import release
+
+    def run() -> None:
+        done = release.prepare(
+            Path.cwd(),
+            out,
+            bento_tag=bento,
+            repository=repository,
+            params=_params(params),
+            explicit_version=version,
+        )
+        if github_output is not None:
+            with github_output.open("a", encoding="utf-8") as handle:
+                handle.write(release.github_outputs(done.plan, out))
+        typer.echo(
+            f"release {done.plan.version} ({done.plan.bump}) of bento {done.bento} prepared in {out}/:"
+        )
+        typer.echo("  " + "  ".join(done.files))
+        typer.echo("  image tags: " + " ".join(done.plan.image_tags))
+
+    _guard(run)
+
+
+@release_app.command("image")
+def release_image(
+    bento: BentoOption = "lastmile:latest",
+    image: ImageOption = "localhost/lastmile:dev",
+    backend: BackendOption = "docker",
+) -> None:
+    """Build the serving image from the bento with `bentoml containerize`."""
+    from lastmile import image as images
+
+    def run() -> None:
+        seconds = images.build(bento, image, backend)
+        size = images.image_size_mb(image, backend)
+        typer.echo(f"built {image} with {backend} in {seconds:.0f} s: {size:.0f} MB")
+
+    _guard(run)
+
+
+@release_app.command("smoke")
+def release_smoke(
+    image: ImageOption = "localhost/lastmile:dev",
+    backend: BackendOption = "docker",
+    port: Annotated[int, typer.Option("--port", envvar="PORT", help="Loopback port to serve on.")] = 3000,
+    out: Annotated[Path, typer.Option("--out", help="JSON result.")] = Path("dist/image-smoke.json"),
+    params: ParamsOption = paths.PARAMS,
+) -> None:
+    """Start the image, wait for /readyz, send a good and a bad request, check it runs as non-root."""
+    from lastmile import image as images
+    from lastmile.data import write_json
+
+    def run() -> bool:
+        record = images.sample_record(paths.TEST_TABLE, _params(params).features.all)
+        result = images.smoke(image, backend, port, record)
+        write_json(out, images.as_json(result))
+        typer.echo(images.report(result))
+        return result.passed
+
+    if not _guard(run):
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
