@@ -60,3 +60,10 @@ bench: $(SYNCED) ## Benchmarks (prints figures; not part of make test)
 
 clean: ## Remove the virtual environment and tool caches (not data or models)
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .coverage
+
+# ---- pull-request report (README: "Pull-request reports")
+# BASE is the git ref to compare with; `main` falls back to `origin/main` (CI checkouts have no local main).
+BASE ?= main
+.PHONY: report
+report: $(SYNCED) ## PR comment (Markdown + plots) in reports/pr/, comparing with BASE (default main)
+	lastmile report --base '$(BASE)'

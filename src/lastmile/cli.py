@@ -243,5 +243,50 @@ def release_smoke(
         raise typer.Exit(1)
 
 
+@app.command()
+def report(
+    base: Annotated[
+        str, typer.Option("--base", help="Git ref to compare with; `main` falls back to `origin/main`.")
+    ] = "main",
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.md, its plots and verdict.json.")
+    ] = Path("reports/pr"),
+    run_url: Annotated[
+        str | None, typer.Option("--run-url", help="Link to the CI run whose artifacts hold the report.")
+    ] = None,
+) -> None:
+    """Write the pull-request comment (Markdown + PNG plots) comparing this workspace with --base."""
+    from lastmile import report as face
+
+    result = _guard(lambda: face.run(base, out, run_url))
+    typer.echo(f"{result.title}\nreport: {result.markdown}")
+
+
+pr_artifact_app = typer.Typer(help="The report artifact that CI passes from the PR run to the comment run.")
+app.add_typer(pr_artifact_app, name="pr-artifact")
+
+
+@pr_artifact_app.command("pack")
+def pr_artifact_pack(
+    folder: Annotated[Path, typer.Argument(help="Report folder written by `lastmile report`.")],
+    pr_number: Annotated[str, typer.Option("--pr-number", help="The pull request's number.")],
+) -> None:
+    """Record the PR number in the report folder and check it as the comment workflow will."""
+    from lastmile import pr_artifact
+
+    artifact = _guard(lambda: pr_artifact.pack(folder, pr_number))
+    typer.echo(f"report for PR #{artifact.pr_number} ready: {artifact.conclusion} ({artifact.title})")
+
+
+@pr_artifact_app.command("validate")
+def pr_artifact_validate(
+    folder: Annotated[Path, typer.Argument(help="Downloaded report folder.")],
+) -> None:
+    """Check a downloaded report folder; print pr_number, conclusion and title as key=value lines."""
+    from lastmile import pr_artifact
+
+    typer.echo(_guard(lambda: pr_artifact.validate(folder)).outputs(), nl=False)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

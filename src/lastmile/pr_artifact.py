@@ -1,0 +1,219 @@
+"""The pull-request report as an artifact that crosses from untrusted to trusted CI.
+
+`pr.yml` runs the PR's code with a read-only token and uploads the report folder;
+`pr-comment.yml` runs the default branch's code with a write token and posts it. Everything
+in the folder may have been written by a hostile fork, so the posting side accepts only a flat
+folder of plain files with known names and sizes, a PR number that is a positive integer, a
+verdict from a fixed set, and Markdown whose links point at images inside the folder or at
+web addresses (CML uploads every local file a comment links to, so a link to `../../x` or
+`/proc/self/environ` would publish that file).
+
+Standard library only: the comment workflow runs this module with the runner's Python
+(`python3 -m lastmile.pr_artifact validate DIR`) without installing the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lastmile.errors import LastmileError
+
+REPORT = "report.md"
+VERDICT = "verdict.json"
+PR_FILE = "pr.json"
+CONCLUSIONS = ("success", "failure", "neutral")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+LIMITS = {".md": 60_000, ".json": 10_000, ".png": 5_000_000}  # bytes; a GitHub comment holds 65,536 chars
+MAX_FILES = 40
+MAX_PR_NUMBER = 2**31 - 1
+TITLE_CHARS = 120
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Link targets in Markdown (inline, reference definitions) and in HTML attributes.
+INLINE_LINK = re.compile(r"\]\(([^)]*)\)")
+REFERENCE_LINK = re.compile(r"^ {0,3}\[[^\]\n]+\]:(.*)$", re.MULTILINE)
+HTML_LINK = re.compile(r"""\b(?:src|href|srcset)\s*=\s*["']?([^"'\s>]*)""", re.IGNORECASE)
+WEB = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+
+
+class ArtifactError(LastmileError):
+    """The report artifact is not what `lastmile report` writes: refuse to post it."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Artifact:
+    pr_number: int
+    conclusion: str
+    title: str
+
+    def outputs(self) -> str:
+        """`key=value` lines for `$GITHUB_OUTPUT` (values are single-line by construction)."""
+        return f"pr_number={self.pr_number}\nconclusion={self.conclusion}\ntitle={self.title}\n"
+
+
+def pr_number(value: object) -> int:
+    """A PR number: a positive integer, given as an int or as decimal digits only."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ArtifactError(f"PR number must be a positive integer, got {value!r}.")
+    text = str(value).strip() if isinstance(value, str) else str(value)
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", text) or int(text) > MAX_PR_NUMBER:
+        raise ArtifactError(f"PR number must be a positive integer, got {value!r}.")
+    return int(text)
+
+
+def clean_title(text: str) -> str:
+    """One printable line, short enough for a check-run title."""
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1] + "…"
+
+
+def write_verdict(folder: Path, conclusion: str, title: str) -> None:
+    if conclusion not in CONCLUSIONS:
+        raise ValueError(f"conclusion must be one of {CONCLUSIONS}, got {conclusion!r}")
+    _write(folder / VERDICT, {"conclusion": conclusion, "title": clean_title(title)})
+
+
+def pack(folder: Path, number: object) -> Artifact:
+    """Add the PR number to a report folder and check the folder as the posting side will."""
+    _write(folder / PR_FILE, {"pr_number": pr_number(number)})
+    return validate(folder)
+
+
+def _write(path: Path, payload: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _files(folder: Path) -> dict[str, Path]:
+    if folder.is_symlink() or not folder.is_dir():
+        raise ArtifactError(f"{folder} is not a folder: the report artifact was not downloaded.")
+    entries = sorted(folder.iterdir())
+    if len(entries) > MAX_FILES:
+        raise ArtifactError(f"{folder} holds {len(entries)} entries; a report has at most {MAX_FILES}.")
+    files = {}
+    for entry in entries:
+        if entry.is_symlink() or not entry.is_file():
+            raise ArtifactError(f"{entry.name!r} in {folder} is not a plain file (symlink or folder).")
+        if not NAME.fullmatch(entry.name) or entry.suffix not in LIMITS:
+            raise ArtifactError(
+                f"Unexpected file {entry.name!r} in {folder}: only {', '.join(LIMITS)} files "
+                "with plain names belong in a report."
+            )
+        size = entry.stat().st_size
+        if size > LIMITS[entry.suffix]:
+            raise ArtifactError(f"{entry.name} is {size:,} bytes; the limit is {LIMITS[entry.suffix]:,}.")
+        files[entry.name] = entry
+    for required in (REPORT, VERDICT, PR_FILE):
+        if required not in files:
+            raise ArtifactError(f"{folder} has no {required}: it is not a `lastmile report` folder.")
+    return files
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{path.name} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ArtifactError(f"{path.name} must hold a JSON object.")
+    return data
+
+
+def _destination(text: str) -> str:
+    """The target of `(dest "title")` or `(<dest with spaces>)`, as a Markdown parser reads it."""
+    text = text.strip()
+    if text.startswith("<"):
+        end = text.find(">")
+        return text[1:end] if end > 0 else text
+    return text.split(maxsplit=1)[0] if text else ""
+
+
+def link_targets(markdown: str) -> list[str]:
+    """Every link or image target in the Markdown, HTML attributes included.
+
+    Anything odd (escapes, entities, nested brackets) yields a target that matches no image
+    and is refused, which is the safe direction.
+    """
+    return [
+        *(_destination(inner) for inner in INLINE_LINK.findall(markdown)),
+        *(_destination(rest) for rest in REFERENCE_LINK.findall(markdown)),
+        *HTML_LINK.findall(markdown),
+    ]
+
+
+def _check_markdown(path: Path, images: set[str]) -> None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArtifactError(f"{path.name} is not UTF-8 text.") from exc
+    if any((ord(ch) < 32 and ch not in "\n\t\r") or ord(ch) == 127 for ch in text):
+        raise ArtifactError(f"{path.name} contains control characters.")
+    for target in link_targets(text):
+        if target.startswith("#") or WEB.fullmatch(target) or target in images:
+            continue
+        raise ArtifactError(
+            f"{path.name} links to {target!r}: links must be web addresses or images in the report folder."
+        )
+
+
+def validate(folder: Path, expected_prs: list[int] | None = None) -> Artifact:
+    """Check a downloaded report folder; return what is safe to use from it.
+
+    `expected_prs` are the PRs GitHub itself associates with the run (empty for forks);
+    when there are any, the artifact's number must be one of them.
+    """
+    files = _files(folder)
+    for name, path in files.items():
+        if name.endswith(".png") and not path.read_bytes().startswith(PNG_SIGNATURE):
+            raise ArtifactError(f"{name} is not a PNG image.")
+    _check_markdown(files[REPORT], {name for name in files if name.endswith(".png")})
+    number = pr_number(_json(files[PR_FILE]).get("pr_number"))
+    if expected_prs and number not in expected_prs:
+        raise ArtifactError(f"The artifact names PR #{number}, but the run belongs to {expected_prs}.")
+    verdict = _json(files[VERDICT])
+    conclusion, title = verdict.get("conclusion"), verdict.get("title")
+    if conclusion not in CONCLUSIONS or not isinstance(title, str):
+        raise ArtifactError(f"{VERDICT} must hold a conclusion in {CONCLUSIONS} and a title.")
+    return Artifact(number, str(conclusion), clean_title(title))
+
+
+def _expected(text: str) -> list[int]:
+    """PR numbers from `toJSON(github.event.workflow_run.pull_requests)`."""
+    if not text.strip():
+        return []
+    items = json.loads(text)
+    return [pr_number(item["number"]) for item in items if isinstance(item, dict) and "number" in item]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lastmile.pr_artifact", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("validate", help="Check a downloaded report folder; print key=value outputs.")
+    check.add_argument("folder", type=Path)
+    check.add_argument(
+        "--pull-requests",
+        default="",
+        help="JSON list of the run's pull requests (github.event.workflow_run).",
+    )
+    args = parser.parse_args(argv)
+    try:
+        artifact = validate(args.folder, _expected(args.pull_requests))
+    except (LastmileError, ValueError, KeyError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - a command-line entry point
+        return ArtifactError.exit_code
+    sys.stdout.write(artifact.outputs())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
