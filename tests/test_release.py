@@ -1,0 +1,214 @@
+"""Releases: versions from a real git history, the model card from real metrics, the image helpers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from lastmile import image, release
+from lastmile.params import load_params
+from tests.conftest import git_add_commit, run
+
+REPOSITORY = "Acme/Lastmile"
+
+
+def commit(repo: Path, message: str) -> None:
+    with (repo / "log.txt").open("a") as log:
+        log.write(message + "\n")
+    git_add_commit(repo, message)
+
+
+def tag(repo: Path, name: str) -> None:
+    run(["git", "tag", name], cwd=repo)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    repo = tmp_path / "history"
+    repo.mkdir()
+    run(["git", "init", "-q", "-b", "main"], cwd=repo)
+    commit(repo, "chore: start")
+    return repo
+
+
+def test_first_release_is_0_1_0(history: Path) -> None:
+    commit(history, "feat: a model")
+    plan = release.plan_release(history, REPOSITORY)
+    assert (plan.version, plan.tag, plan.previous_tag, plan.bump) == ("0.1.0", "v0.1.0", None, "first")
+    head = run(["git", "rev-parse", "HEAD"], cwd=history).stdout.strip()
+    assert plan.commit == head
+    assert plan.image == "ghcr.io/acme/lastmile"
+    assert plan.image_tags == [
+        "ghcr.io/acme/lastmile:0.1.0",
+        f"ghcr.io/acme/lastmile:{head}",
+        "ghcr.io/acme/lastmile:latest",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected", "bump"),
+    [
+        (["fix: handle empty batches", "docs: typo"], "1.4.3", "patch"),
+        (["fix: x", "feat(service): metadata endpoint"], "1.5.0", "minor"),
+        (["feat!: drop the v1 payload"], "2.0.0", "major"),
+        (["refactor(api)!: rename fields"], "2.0.0", "major"),
+        (["feat: new field\n\nBREAKING CHANGE: records need `age`"], "2.0.0", "major"),
+        (["Merge pull request #3 from someone/branch"], "1.4.3", "patch"),
+    ],
+)
+def test_bump_follows_conventional_commits(
+    history: Path, messages: list[str], expected: str, bump: str
+) -> None:
+    tag(history, "v1.4.2")
+    for message in messages:
+        commit(history, message)
+    plan = release.plan_release(history, REPOSITORY)
+    assert (plan.version, plan.bump, plan.previous_tag) == (expected, bump, "v1.4.2")
+    assert [c.subject for c in plan.commits] == [m.split("\n")[0] for m in reversed(messages)]
+
+
+def test_latest_semver_tag_on_this_branch_wins(history: Path) -> None:
+    tag(history, "v0.9.0")
+    commit(history, "fix: a")
+    tag(history, "v0.10.0")  # numeric, not text, order: 0.10.0 > 0.9.0
+    tag(history, "latest")  # not a version
+    tag(history, "v1.0")  # not MAJOR.MINOR.PATCH
+    run(["git", "checkout", "-q", "-b", "other"], cwd=history)
+    commit(history, "feat: elsewhere")
+    tag(history, "v3.0.0")  # on another branch, not merged into main
+    run(["git", "checkout", "-q", "main"], cwd=history)
+    commit(history, "fix: b")
+    plan = release.plan_release(history, REPOSITORY)
+    assert (plan.version, plan.previous_tag) == ("0.10.1", "v0.10.0")
+
+
+def test_a_tagged_commit_keeps_its_version(history: Path) -> None:
+    tag(history, "v0.1.0")
+    commit(history, "feat: b")
+    tag(history, "v0.2.0")
+    plan = release.plan_release(history, REPOSITORY)
+    assert (plan.version, plan.bump, plan.previous_tag) == ("0.2.0", "none", "v0.1.0")
+    assert "already_released=true" in release.github_outputs(plan, Path("dist/release"))
+
+
+def test_explicit_version_must_be_higher(history: Path) -> None:
+    tag(history, "v1.2.0")
+    commit(history, "fix: a")
+    assert release.plan_release(history, REPOSITORY, explicit="2.0.0").bump == "explicit"
+    with pytest.raises(release.ReleaseError, match=r"not higher than the last release v1\.2\.0"):
+        release.plan_release(history, REPOSITORY, explicit="1.2.0")
+    with pytest.raises(release.ReleaseError, match="not a semantic version"):
+        release.plan_release(history, REPOSITORY, explicit="2.0")
+
+
+def test_bad_repository_and_no_git(tmp_path: Path, history: Path) -> None:
+    with pytest.raises(release.ReleaseError, match="OWNER/NAME"):
+        release.plan_release(history, "not a repo")
+    with pytest.raises(release.ReleaseError, match="git rev-parse HEAD"):
+        release.plan_release(tmp_path, REPOSITORY)
+
+
+def test_version_command_prints_the_plan(history: Path) -> None:
+    tag(history, "v0.3.0")
+    commit(history, "feat: more")
+    result = run(["lastmile", "release", "version", "--repository", REPOSITORY], cwd=history)
+    assert json.loads(result.stdout)["version"] == "0.4.0"
+    bad = run(["lastmile", "release", "version", "--version", "0.1.0"], cwd=history, check=False)
+    assert bad.returncode == 1 and "not higher than the last release v0.3.0" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+# --- model card and release notes, from a real pipeline run -------------------------------
+
+
+def test_model_card_reports_the_real_metrics(trained_repo: Path) -> None:
+    evidence = release.Evidence.load(trained_repo)
+    metrics = json.loads((trained_repo / "reports/metrics.json").read_text())
+    metadata = json.loads((trained_repo / "models/model.json").read_text())
+    plan = release.plan_release(trained_repo, REPOSITORY)
+    card = release.render_model_card(plan, evidence, load_params(trained_repo / "params.yaml"))
+
+    for section in ("Intended use", "Data", "Metrics", "Quality gates", "Per-group metrics", "Limitations"):
+        assert f"\n## {section}\n" in card
+    assert f"| roc_auc | {metrics['roc_auc']:.4f} |" in card
+    assert f"| f1 | {metrics['f1']:.4f} |" in card
+    assert f"Training rows: {metadata['training_rows']:,}; test rows: {metrics['test_rows']:,}" in card
+    assert metadata["model_version"] in card and metadata["training_data_hash"] in card
+    assert "ghcr.io/acme/lastmile:0.1.0" in card
+
+    fairness = evidence.fairness
+    if fairness is None:  # the pipeline does not write per-group metrics (yet): the card says so
+        assert "Per-group metrics were not computed" in card
+    else:
+        for feature, report in fairness.items():
+            assert f"**{feature}**: demographic parity difference" in card
+            for group, stats in report["groups"].items():
+                assert f"| {group} | {stats['rows']:,} | {stats['selection_rate']:.4f} |" in card
+
+    notes = release.render_release_notes(plan, evidence)
+    assert f"roc_auc {metrics['roc_auc']:.4f}" in notes
+    assert "(first release)" in notes and "ghcr.io/acme/lastmile:latest" in notes
+
+
+def test_model_card_shows_gates_and_refuses_failed_ones(trained_repo: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(trained_repo, repo, symlinks=True)
+    gates = {
+        "passed": False,
+        "gates": [
+            {"name": "roc_auc", "kind": "min", "value": 0.91, "threshold": 0.85, "passed": True},
+            {"name": "dp_sex", "kind": "max", "value": 0.3, "threshold": 0.2, "passed": False},
+        ],
+    }
+    (repo / "reports" / "gates.json").write_text(json.dumps(gates))
+    evidence = release.Evidence.load(repo)
+    card = release.render_model_card(
+        release.plan_release(repo, REPOSITORY), evidence, load_params(repo / "params.yaml")
+    )
+    assert "Verdict: **FAILED**." in card
+    assert "| dp_sex | max | 0.3000 | 0.2000 | FAIL |" in card
+
+    out = repo / "dist" / "release"
+    result = run(["lastmile", "release", "prepare", "--out", str(out)], cwd=repo, check=False)
+    assert result.returncode == 1
+    assert "quality gates failed (dp_sex)" in result.stderr
+    assert not out.exists()
+
+
+# --- image helpers that need no container engine ------------------------------------------
+
+
+def test_sample_record_is_a_complete_row(trained_repo: Path, params) -> None:
+    record = image.sample_record(trained_repo / "data/processed/test.parquet", params.features.all)
+    assert set(record) == set(params.features.all)
+    assert all(value is not None for value in record.values())
+    assert isinstance(record["age"], int) and isinstance(record["sex"], str)
+
+
+def test_smoke_report_says_what_failed() -> None:
+    result = image.SmokeResult(
+        image="localhost/lastmile:dev",
+        backend="buildah",
+        size_mb=480.2,
+        cold_start_s=3.21,
+        prediction_status=200,
+        prediction={"predictions": [{"label": ">50K", "probability": 0.7}]},
+        bad_request_status=500,
+        bad_request_body="Internal Server Error",
+        server_uid=1034,
+    )
+    text = image.report(result)
+    assert "size        480 MB" in text and "cold start  3.2 s" in text
+    assert "FAIL POST /predict age='old' -> 500" in text and text.endswith("FAILED")
+    assert image.as_json(result)["passed"] is False
+
+
+def test_unknown_or_missing_container_tool_is_a_clear_error() -> None:
+    with pytest.raises(image.ImageError, match="IMAGE_BACKEND='kaniko' is not supported"):
+        image.build("lastmile:latest", "localhost/lastmile:dev", "kaniko")
+    # Without Docker: "docker is not installed"; with it: "not found by docker".
+    with pytest.raises(image.ImageError, match="docker"):
+        image.image_size_mb("localhost/lastmile:never-built", "docker")
