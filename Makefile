@@ -34,6 +34,7 @@ setup: $(SYNCED) ## Create .venv from uv.lock (installs uv first if needed)
 
 run: $(SYNCED) ## Set up, run the pipeline (dvc repro) and print a summary
 	dvc repro
+	@$(MAKE) --no-print-directory bento
 	@lastmile summary
 
 test: lint typecheck lint-workflows lint-k8s pytest ## Lint, type-check, lint workflows, run all tests
@@ -67,3 +68,29 @@ BASE ?= main
 .PHONY: report
 report: $(SYNCED) ## PR comment (Markdown + plots) in reports/pr/, comparing with BASE (default main)
 	lastmile report --base '$(BASE)'
+
+# ---- serving (README: "Serving")
+# BentoML's model and bento store lives in the project (gitignored), not in ~/bentoml: clones and test
+# runs never see each other's models, and `rm -rf .bentoml` forgets everything. Export it to use the
+# bentoml CLI by hand: `export BENTOML_HOME=$PWD/.bentoml`.
+export BENTOML_HOME ?= $(CURDIR)/.bentoml
+# Written by `make bento`: the tag of the bento built from the current model (make serve/image use it).
+BENTO_TAG_FILE := $(BENTOML_HOME)/bento.tag
+PORT ?= 3000
+SERVING_INPUTS := bentofile.yaml requirements/serving.txt contract.yaml \
+	$(wildcard models/model.json models/model.joblib reports/metrics.json reports/gates.json) \
+	$(addprefix src/lastmile/,__init__.py service.py records.py packaging.py contract.py model.py \
+	params.py data.py paths.py errors.py)
+.PHONY: bento serve
+
+requirements/serving.txt: uv.lock | $(UV)
+	$(UV) export --frozen --only-group serving --no-emit-project --no-hashes --format requirements-txt \
+		--quiet -o $@
+
+$(BENTO_TAG_FILE): $(SERVING_INPUTS) | $(SYNCED)
+	lastmile package --tag-file $@
+
+bento: $(BENTO_TAG_FILE) ## Import the trained model into BentoML and build the bento (skipped if unchanged)
+
+serve: bento ## Serve the current model on 127.0.0.1:PORT (default 3000) in the foreground
+	bentoml serve "$$(cat $(BENTO_TAG_FILE))" --host 127.0.0.1 --port $(PORT)

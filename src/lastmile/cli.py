@@ -288,5 +288,23 @@ def pr_artifact_validate(
     typer.echo(_guard(lambda: pr_artifact.validate(folder)).outputs(), nl=False)
 
 
+@app.command()
+def package(
+    build: Annotated[
+        bool, typer.Option("--build/--no-build", help="Also build the bento (`bentoml build`).")
+    ] = True,
+    tag_file: Annotated[
+        Path | None, typer.Option("--tag-file", help="Write the built bento's tag to this file.")
+    ] = None,
+) -> None:
+    """Import the trained model (models/) into the BentoML model store and build the bento."""
+    from lastmile import packaging
+
+    result = _guard(lambda: packaging.package(build=build, tag_file=tag_file))
+    typer.echo(f"model {result.model_tag}" + (" (already in the store)" if result.reused_model else ""))
+    if result.bento_tag:
+        typer.echo(f"bento {result.bento_tag}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -1,0 +1,179 @@
+"""Packaging: the DVC-tracked model into the BentoML model store, then the bento (`lastmile package`).
+
+Nothing is retrained: the model files are copied byte for byte, with the metrics, the quality
+gates (if the pipeline wrote them) and the data contract the service builds its API from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lastmile import paths
+from lastmile.data import read_json
+from lastmile.errors import LastmileError
+from lastmile.model import METADATA_FILE, MODEL_FILE, load_metadata
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "income-classifier"
+CONTRACT_FILE = "contract.yaml"
+METRICS_FILE = "metrics.json"
+GATES_FILE = "gates.json"
+GATES = Path("reports/gates.json")
+BENTOFILE = Path("bentofile.yaml")
+# The bento holds the `lastmile` package, so it is built from src/ (bentofile paths are relative to it).
+BUILD_CONTEXT = Path("src")
+HEADLINE = ("roc_auc", "pr_auc", "accuracy", "f1")
+
+
+class PackagingError(LastmileError):
+    """The model or the bento cannot be packaged as asked."""
+
+
+@dataclass(frozen=True)
+class Packaged:
+    model_tag: str
+    bento_tag: str | None
+    reused_model: bool
+
+
+def model_metadata(model_dir: Path) -> dict[str, Any]:
+    """The model's metadata with its metrics and gates, as a packaged model directory holds them."""
+    metadata = load_metadata(model_dir)
+    metadata["metrics"] = read_json(model_dir / METRICS_FILE)
+    gates = model_dir / GATES_FILE
+    metadata["gates"] = read_json(gates) if gates.exists() else None
+    return metadata
+
+
+def tag_version(model_version: str) -> str:
+    """`0.1.0+dcf677efbb18` -> `0.1.0-dcf677efbb18`: BentoML versions allow [a-z0-9._-] only."""
+    version = re.sub(r"[^a-z0-9._-]+", "-", model_version.lower()).strip("-._")
+    if not version:
+        raise PackagingError(f"model.json has an unusable model_version {model_version!r}.")
+    return version
+
+
+def _digest(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _git_commit(cwd: Path) -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, capture_output=True, text=True, check=False
+        )
+    except OSError:
+        return "unknown"
+    if result.returncode != 0:
+        return "unknown"
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return result.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def import_model(
+    model_dir: Path = paths.MODEL_DIR,
+    metrics: Path = paths.METRICS,
+    gates: Path = GATES,
+    contract: Path = paths.CONTRACT,
+) -> tuple[str, bool]:
+    """Copy the trained model into the BentoML model store; returns its tag and whether it was there."""
+    import bentoml
+
+    metadata = load_metadata(model_dir)
+    for required in (model_dir / MODEL_FILE, metrics, contract):
+        if not required.is_file():
+            raise PackagingError(f"{required} not found: run `dvc repro` (or `make run`) first.")
+    files = [model_dir / MODEL_FILE, model_dir / METADATA_FILE, contract, metrics]
+    names = [MODEL_FILE, METADATA_FILE, CONTRACT_FILE, METRICS_FILE]
+    if gates.is_file():
+        files.append(gates)
+        names.append(GATES_FILE)
+    digest = _digest(files)
+    tag = f"{MODEL_NAME}:{tag_version(metadata['model_version'])}"
+
+    try:
+        existing = bentoml.models.get(tag)
+    except bentoml.exceptions.NotFound:
+        existing = None
+    if existing is not None:
+        if existing.info.labels.get("content_sha256") == digest:
+            log.info("package: model %s is already in the store", tag)
+            return tag, True
+        # Same version from the same inputs, other files (a re-run writes a new trained_at): replace.
+        log.info("package: replacing model %s (its files changed)", tag)
+        bentoml.models.delete(tag)
+
+    measured = read_json(metrics)
+    labels = {
+        "model_version": str(metadata["model_version"]),
+        "model_kind": str(metadata["model_kind"]),
+        "training_data_hash": str(metadata["training_data_hash"])[:16],
+        "content_sha256": digest,
+        **{name: str(measured[name]) for name in HEADLINE if name in measured},
+    }
+    with bentoml.models.create(
+        tag,
+        labels=labels,
+        metadata={
+            "model_version": metadata["model_version"],
+            "training_data_hash": metadata["training_data_hash"],
+            "trained_at": metadata["trained_at"],
+            "metrics": measured,
+        },
+        module="lastmile",
+    ) as stored:
+        for source, name in zip(files, names, strict=True):
+            shutil.copy2(source, Path(stored.path) / name)
+    log.info("package: model %s imported from %s", tag, model_dir)
+    return tag, False
+
+
+def build_bento(model_tag: str, bentofile: Path = BENTOFILE, build_ctx: Path = BUILD_CONTEXT) -> str:
+    """`bentoml build` with the model pinned and labels for the model version, commit and metrics."""
+    import bentoml
+
+    if not bentofile.is_file():
+        raise PackagingError(f"{bentofile} not found: run `lastmile package` from the project root.")
+    stored = bentoml.models.get(model_tag)
+    labels = {
+        "model_tag": model_tag,
+        "model_version": stored.info.labels["model_version"],
+        "git_commit": _git_commit(Path.cwd()),
+        **{name: value for name, value in stored.info.labels.items() if name in HEADLINE},
+    }
+    try:
+        bento = bentoml.bentos.build_bentofile(
+            str(bentofile), build_ctx=str(build_ctx), labels=labels, args={"model_tag": model_tag}
+        )
+    except (bentoml.exceptions.BentoMLException, FileNotFoundError, ValueError) as exc:
+        raise PackagingError(f"`bentoml build` failed: {exc}") from exc
+    log.info("package: bento %s built (model %s)", bento.tag, model_tag)
+    return str(bento.tag)
+
+
+def package(build: bool = True, tag_file: Path | None = None) -> Packaged:
+    """Import the model, then build the bento; write the bento tag to `tag_file` if given."""
+    model_tag, reused = import_model()
+    bento_tag = build_bento(model_tag) if build else None
+    if bento_tag is not None and tag_file is not None:
+        tag_file.parent.mkdir(parents=True, exist_ok=True)
+        tag_file.write_text(bento_tag + "\n", encoding="utf-8")
+    return Packaged(model_tag=model_tag, bento_tag=bento_tag, reused_model=reused)

@@ -1,0 +1,110 @@
+"""API records from the data contract: one pydantic model per row, and rows back into a typed table.
+
+The service accepts exactly what the contract allows (types, categories, ranges, nullability),
+so training and serving cannot disagree about what a valid row is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, create_model
+
+from lastmile.contract import ColumnSpec, Contract
+
+# Field problems listed in one error response; the count says how many there were in all.
+MAX_PROBLEMS_SHOWN = 20
+
+
+class RecordBase(BaseModel):
+    # An unknown column is a client bug (a typo, or the target sent by mistake): say so.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _field_type(name: str, spec: ColumnSpec) -> Any:
+    """The Python type a column accepts: strict numbers (no "42" for 42), categories as literals."""
+    if spec.kind == "category":
+        if spec.values is None:
+            return Annotated[str, Field(min_length=1)]
+        return Literal[tuple(spec.values)]
+    base: Any = StrictInt if spec.kind == "integer" else StrictFloat
+    return Annotated[base, Field(ge=spec.min, le=spec.max, allow_inf_nan=False)]
+
+
+def record_model(contract: Contract, features: Sequence[str], target: str) -> type[RecordBase]:
+    """A pydantic model for one input row.
+
+    The model's features are required unless the contract lets them be null. The contract's
+    other columns (not used by the model) may be sent, so that a row of the raw data can be
+    posted as it is; they are checked and ignored. The target column is not accepted.
+    """
+    fields: dict[str, Any] = {}
+    for name, spec in contract.columns.items():
+        if name == target:
+            continue
+        annotation = _field_type(name, spec)
+        if spec.nullable or name not in features:
+            fields[name] = (annotation | None, Field(default=None))
+        else:
+            fields[name] = (annotation, Field())
+    missing = [name for name in features if name not in fields]
+    if missing:
+        raise ValueError(f"the model uses column(s) {missing} that the data contract does not define")
+    model: type[RecordBase] = create_model("Record", __base__=RecordBase, **fields)
+    return model
+
+
+def to_frame(records: Sequence[BaseModel], contract: Contract, features: Sequence[str]) -> pd.DataFrame:
+    """The model's feature columns with the contract's dtypes, as the validate stage wrote them."""
+    columns = {name: [getattr(record, name) for record in records] for name in features}
+    frame = pd.DataFrame(columns, columns=list(features))
+    dtypes = {name: contract.columns[name].dtype for name in features}
+    # A numeric column that is nullable in the contract holds floats or Int64, never object.
+    return frame.astype(dtypes)
+
+
+def _location(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(body)"
+
+
+def _rule(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field: not a column of the data contract (or it is the target)"
+    if error["type"] == "missing":
+        return "required field is missing"
+    return str(error["msg"])
+
+
+def _shown(value: Any) -> Any:
+    """The offending value, or a short description when it is a whole list or object."""
+    if isinstance(value, list):
+        return f"a list of {len(value)} item(s)"
+    if isinstance(value, dict):
+        return f"an object with {len(value)} key(s)"
+    return value
+
+
+def describe_errors(exc: ValidationError) -> dict[str, Any]:
+    """A response body naming, for each problem, the field, the value sent and the rule broken."""
+    problems = []
+    for error in exc.errors(include_url=False)[:MAX_PROBLEMS_SHOWN]:
+        problem: dict[str, Any] = {"field": _location(tuple(error["loc"])), "rule": _rule(error)}
+        if error["type"] != "missing":
+            problem["value"] = _shown(error["input"])
+        problems.append(problem)
+    count = exc.error_count()
+    summary = "; ".join(
+        f"{p['field']}: {p['rule']}" + (f" (got {p['value']!r})" if "value" in p else "")
+        for p in problems[:3]
+    )
+    more = f" and {count - 3} more" if count > 3 else ""
+    return {
+        "error": f"invalid request, {count} problem(s): {summary}{more}",
+        "problems": problems,
+        "count": count,
+    }
