@@ -58,16 +58,18 @@ pytest: $(SYNCED) ## The test suite with coverage
 
 bench: $(SYNCED) ## Benchmarks (prints figures; not part of make test)
 	python benchmarks/pipeline.py
+	python benchmarks/serving.py
 
 clean: ## Remove the virtual environment and tool caches (not data or models)
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .coverage
 
 # ---- pull-request report (README: "Pull-request reports")
 # BASE is the git ref to compare with; `main` falls back to `origin/main` (CI checkouts have no local main).
+# RUN_URL (set by CI) links the comment to the run whose artifacts hold the full report.
 BASE ?= main
 .PHONY: report
 report: $(SYNCED) ## PR comment (Markdown + plots) in reports/pr/, comparing with BASE (default main)
-	lastmile report --base '$(BASE)'
+	lastmile report --base '$(BASE)' $(if $(RUN_URL),--run-url '$(RUN_URL)')
 
 # ---- serving (README: "Serving")
 # BentoML's model and bento store lives in the project (gitignored), not in ~/bentoml: clones and test

@@ -25,6 +25,7 @@ from typing import Any
 from lastmile.errors import LastmileError
 
 REPORT = "report.md"
+SUMMARY = "summary.md"  # verdict and metrics only, for the check run
 VERDICT = "verdict.json"
 PR_FILE = "pr.json"
 CONCLUSIONS = ("success", "failure", "neutral")
@@ -111,7 +112,7 @@ def _files(folder: Path) -> dict[str, Path]:
         if size > LIMITS[entry.suffix]:
             raise ArtifactError(f"{entry.name} is {size:,} bytes; the limit is {LIMITS[entry.suffix]:,}.")
         files[entry.name] = entry
-    for required in (REPORT, VERDICT, PR_FILE):
+    for required in (REPORT, SUMMARY, VERDICT, PR_FILE):
         if required not in files:
             raise ArtifactError(f"{folder} has no {required}: it is not a `lastmile report` folder.")
     return files
@@ -174,7 +175,10 @@ def validate(folder: Path, expected_prs: list[int] | None = None) -> Artifact:
     for name, path in files.items():
         if name.endswith(".png") and not path.read_bytes().startswith(PNG_SIGNATURE):
             raise ArtifactError(f"{name} is not a PNG image.")
-    _check_markdown(files[REPORT], {name for name in files if name.endswith(".png")})
+    images = {name for name in files if name.endswith(".png")}
+    for name in files:
+        if name.endswith(".md"):
+            _check_markdown(files[name], images)
     number = pr_number(_json(files[PR_FILE]).get("pr_number"))
     if expected_prs and number not in expected_prs:
         raise ArtifactError(f"The artifact names PR #{number}, but the run belongs to {expected_prs}.")

@@ -26,7 +26,7 @@ import pandas as pd
 from lastmile import paths
 from lastmile.errors import LastmileError
 from lastmile.plots import confusion_plot, line_plot
-from lastmile.pr_artifact import REPORT, write_verdict
+from lastmile.pr_artifact import REPORT, SUMMARY, write_verdict
 
 log = logging.getLogger(__name__)
 
@@ -262,19 +262,27 @@ def _bootstrap(inputs: Inputs) -> tuple[dict[str, dict[str, Any]], str]:
     try:
         module = importlib.import_module("lastmile.bootstrap")
     except ImportError:
-        return {}, "No bootstrap module in this version"
+        return {}, "No bootstrap module in this version, so no confidence intervals"
     base, head = inputs.base.csv(PREDICTIONS), inputs.head.csv(PREDICTIONS)
     if base is None or head is None:
         missing = inputs.base.label if base is None else "this branch"
         return {}, f"No `{PREDICTIONS}` at {missing}, so no confidence intervals"
-    results: dict[str, dict[str, Any]] = {}
-    note = "95% CI: paired bootstrap over the same test rows"
-    for key, _, _ in HEADLINE:
-        try:
-            results[key] = dict(module.compare(base, head, key))
-        except (LastmileError, KeyError, ValueError) as exc:
-            note = f"95% CI not available for every metric ({exc})"
-    return results, note
+    names = [key for key, _, _ in HEADLINE if key in inputs.head_metrics and key in inputs.base_metrics]
+    try:
+        results: dict[str, dict[str, Any]] = module.compare_all(
+            base,
+            head,
+            names,
+            base_threshold=float(inputs.base_metrics.get("threshold", 0.5)),
+            head_threshold=float(inputs.head_metrics.get("threshold", 0.5)),
+        )
+    except (LastmileError, KeyError, ValueError) as exc:
+        return {}, f"No confidence intervals: {exc}"
+    first = next(iter(results.values()), {})
+    return results, (
+        f"CI: {first.get('confidence', 0.95):.0%} paired bootstrap "
+        f"({first.get('resamples', 0):,} resamples of the same test rows)"
+    )
 
 
 def _metrics_section(inputs: Inputs) -> list[str]:
@@ -292,9 +300,7 @@ def _metrics_section(inputs: Inputs) -> list[str]:
             interval = Raw(f"{ci['ci_low']:+.4f} … {ci['ci_high']:+.4f}")
             verdict = Raw(f"{VERDICT_MARKS.get(str(ci['verdict']), '')} {ci['verdict']}".strip())
         rows.append([label, old, new, _change(old, new, higher), interval, verdict])
-    lines = _table(
-        ["metric", f"`{_short(base_name)}`", "branch", "change", "95% CI", "verdict"], rows, "lrrrll"
-    )
+    lines = _table(["metric", f"`{_short(base_name)}`", "branch", "change", "CI", "verdict"], rows, "lrrrll")
     if not inputs.base_metrics:
         lines += [
             "",
@@ -551,15 +557,19 @@ def render(inputs: Inputs, out: Path, root: Path, run_url: str | None = None) ->
         data_headline,
         f"{changed_params} parameter{'s' if changed_params != 1 else ''} changed",
     ]
-    lines = [
+    top = [
         f"### {verdict}",
         "",
         " · ".join(part for part in context if part),
         "",
         *_metrics_section(inputs),
         "",
+    ]
+    gates_details = _gates_section(gates)
+    lines = [
+        *top,
         *data_details,
-        *_gates_section(gates),
+        *gates_details,
         *params_details,
         *_validation_section(inputs),
         *_fairness_section(inputs),
@@ -573,16 +583,18 @@ def render(inputs: Inputs, out: Path, root: Path, run_url: str | None = None) ->
     footer = "<sub>`lastmile report`"
     if run_url:
         footer += f" · plots and files in the [workflow run's artifacts]({run_url})"
-    lines.append(footer + "</sub>")
+    footer += "</sub>"
     markdown = out / REPORT
-    markdown.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    markdown.write_text("\n".join([*lines, footer]).rstrip() + "\n", encoding="utf-8")
+    # The check run shows the verdict and the numbers only: its summary cannot carry images.
+    (out / SUMMARY).write_text("\n".join([*top, *gates_details, footer]).rstrip() + "\n", encoding="utf-8")
     title = verdict.split(" ", 1)[1]
     write_verdict(out, conclusion, title)
     return Result(markdown, conclusion, title)
 
 
 def run(base: str = DEFAULT_BASE, out: Path = DEFAULT_OUT, run_url: str | None = None) -> Result:
-    """Write `out/report.md`, its PNG plots and `out/verdict.json`, comparing with `base`."""
+    """Write `out/report.md` with its PNG plots, `summary.md` and `verdict.json`, comparing with `base`."""
     root = Path.cwd()
     inputs = gather(base, root)
     staging = out.with_name(f".{out.name}.tmp")
