@@ -96,3 +96,30 @@ bento: $(BENTO_TAG_FILE) ## Import the trained model into BentoML and build the 
 
 serve: bento ## Serve the current model on 127.0.0.1:PORT (default 3000) in the foreground
 	bentoml serve "$$(cat $(BENTO_TAG_FILE))" --host 127.0.0.1 --port $(PORT)
+
+# ---- release and image (README: "Release and deployment")
+# IMAGE_BACKEND: the container tool `bentoml containerize` uses (docker, or buildah where there is no
+# Docker engine: source ../shared/tools/oci-local/env.sh first). Not part of `make test`.
+IMAGE_BACKEND ?= docker
+IMAGE ?= localhost/lastmile:dev
+RELEASE_DIR ?= dist/release
+.PHONY: image image-smoke release-dry-run dvc-pull
+
+# The bento carries a copy of the Dockerfile template: a changed template needs a new bento.
+$(BENTO_TAG_FILE): deploy/docker/Dockerfile.template
+
+image: bento ## Build the serving image IMAGE from the bento (IMAGE_BACKEND=docker|buildah|podman)
+	lastmile release image --bento "$$(cat $(BENTO_TAG_FILE))" --image '$(IMAGE)' --backend '$(IMAGE_BACKEND)'
+
+image-smoke: $(SYNCED) ## Start IMAGE on PORT: /readyz, a prediction, a bad request, non-root; size, cold start
+	lastmile release smoke --image '$(IMAGE)' --backend '$(IMAGE_BACKEND)' --port $(PORT)
+
+release-dry-run: bento ## Everything a release publishes, without publishing, in RELEASE_DIR (dist/release)
+	lastmile release prepare --out '$(RELEASE_DIR)' --bento "$$(cat $(BENTO_TAG_FILE))"
+
+dvc-pull: $(SYNCED) ## Pull pipeline outputs from DVC_REMOTE_URL if set (CI secret); without it they re-run
+	@if [ -z "$${DVC_REMOTE_URL:-}" ]; then \
+		echo "No DVC remote configured (DVC_REMOTE_URL): dvc repro re-runs what the cache lacks."; \
+	else \
+		dvc remote add --local --force ci "$$DVC_REMOTE_URL" && dvc pull --remote ci --allow-missing; \
+	fi
