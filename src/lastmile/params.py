@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -71,12 +72,78 @@ class ModelParams(_Strict):
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
 
 
+# The headline metrics of `reports/metrics.json` that gates and comparisons may name.
+MetricName = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"]
+
+
+class ThresholdParams(_Strict):
+    """How the decision threshold is chosen (on the training split, never on the test set)."""
+
+    rule: Literal["fixed", "max_f1", "target_precision"] = "fixed"
+    # The threshold itself for `fixed`; the precision to reach for `target_precision`; unused by `max_f1`.
+    value: float = Field(default=0.5, gt=0, le=1)
+    folds: int = Field(default=3, ge=2, le=20, description="Cross-validation folds on the training split.")
+
+
+class SliceParams(_Strict):
+    columns: list[str] = Field(default=[], description="Extra columns to slice by, one slice per value.")
+    bands: dict[str, list[float]] = Field(
+        default={}, description="Numeric column -> band edges, e.g. age: [25, 35] gives <25, 25-34, 35+."
+    )
+
+    @model_validator(mode="after")
+    def _increasing_edges(self) -> SliceParams:
+        for column, edges in self.bands.items():
+            if not edges or any(b <= a for a, b in pairwise(edges)):
+                raise ValueError(f"bands.{column}: edges must be a non-empty, strictly increasing list")
+        return self
+
+
+class ImportanceParams(_Strict):
+    n_repeats: int = Field(default=5, ge=1, le=50)
+    max_rows: int = Field(default=5000, ge=100, description="Test rows sampled to keep the stage fast.")
+
+
+class EvaluationParams(_Strict):
+    threshold: ThresholdParams = ThresholdParams()
+    slices: SliceParams = SliceParams()
+    importance: ImportanceParams = ImportanceParams()
+    seed: int = 42
+
+
+class FairnessBound(_Strict):
+    max: float | None = Field(default=None, ge=0, description="Largest acceptable value.")
+    max_increase: float | None = Field(default=None, ge=0, description="Largest increase over the baseline.")
+
+
+class FairnessGateParams(_Strict):
+    demographic_parity_difference: FairnessBound = FairnessBound()
+    equalized_odds_difference: FairnessBound = FairnessBound()
+
+
+class BootstrapParams(_Strict):
+    resamples: int = Field(default=1000, ge=100, le=100_000)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    seed: int = 42
+
+
+class GateParams(_Strict):
+    # Worst acceptable value: a minimum for scores, a maximum for losses (log_loss, brier).
+    floors: dict[MetricName, float] = {}
+    # Largest allowed worsening against the baseline (a drop for scores, a rise for losses).
+    max_regression: dict[MetricName, Annotated[float, Field(ge=0)]] = {}
+    fairness: dict[str, FairnessGateParams] = Field(default={}, description="Per sensitive feature.")
+    bootstrap: BootstrapParams = BootstrapParams()
+
+
 class Params(_Strict):
     data: DataParams
     target: TargetParams
     features: FeatureParams
     split: SplitParams
     model: ModelParams
+    evaluation: EvaluationParams = EvaluationParams()
+    gates: GateParams = GateParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> Params:
@@ -85,6 +152,11 @@ class Params(_Strict):
         unknown = set(self.features.sensitive) - set(self.features.all)
         if unknown:
             raise ValueError(f"sensitive features must also be features: {sorted(unknown)}")
+        ungated = set(self.gates.fairness) - set(self.features.sensitive)
+        if ungated:
+            raise ValueError(
+                f"gates.fairness names features that are not sensitive features: {sorted(ungated)}"
+            )
         return self
 
 
