@@ -1,0 +1,126 @@
+"""The report artifact is untrusted on the posting side: only a well-formed report gets through."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lastmile.pr_artifact import PNG_SIGNATURE, ArtifactError, pack, pr_number, validate, write_verdict
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORT = (
+    "### ✅ All 2 quality gates pass\n\n| ![ROC](roc.png) | [run](https://github.com/o/r/actions/runs/1) |\n"
+)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    out = tmp_path / "pr"
+    out.mkdir()
+    (out / "report.md").write_text(REPORT, encoding="utf-8")
+    (out / "summary.md").write_text("### ✅ All 2 quality gates pass\n", encoding="utf-8")
+    (out / "roc.png").write_bytes(PNG_SIGNATURE + b"rest of the image")
+    write_verdict(out, "success", "All 2 quality gates pass")
+    pack(out, 12)
+    return out
+
+
+def test_a_report_folder_passes(folder: Path) -> None:
+    artifact = validate(folder, expected_prs=[12])
+    assert (artifact.pr_number, artifact.conclusion) == (12, "success")
+    assert artifact.outputs() == "pr_number=12\nconclusion=success\ntitle=All 2 quality gates pass\n"
+
+
+@pytest.mark.parametrize("value", ["12", 12, " 7\n"])
+def test_pr_numbers(value: object) -> None:
+    assert pr_number(value) == int(str(value).strip())
+
+
+@pytest.mark.parametrize(
+    "value", ["0", "-1", "012", "1.0", "1e3", "12; rm -rf /", "", True, 2**31, None, 3.0]
+)
+def test_bad_pr_numbers(value: object) -> None:
+    with pytest.raises(ArtifactError, match="positive integer"):
+        pr_number(value)
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "![x](../../../etc/passwd)",
+        "![x](/proc/self/environ)",
+        "![x](<../secret file.png>)",
+        "[x]: ../outside.png",
+        '<img src="../x.png">',
+        "![x](sub/roc.png)",
+        "![x](file:///etc/passwd)",
+        "![x](missing.png)",
+    ],
+)
+def test_links_outside_the_report_are_refused(folder: Path, markdown: str) -> None:
+    (folder / "report.md").write_text(REPORT + markdown + "\n", encoding="utf-8")
+    with pytest.raises(ArtifactError, match="links to"):
+        validate(folder)
+
+
+def test_unexpected_files_are_refused(folder: Path) -> None:
+    (folder / "run.sh").write_text("echo hi\n", encoding="utf-8")
+    with pytest.raises(ArtifactError, match="Unexpected file"):
+        validate(folder)
+
+
+def test_symlinks_and_folders_are_refused(folder: Path, tmp_path: Path) -> None:
+    (tmp_path / "secret.png").write_bytes(PNG_SIGNATURE)
+    (folder / "link.png").symlink_to(tmp_path / "secret.png")
+    with pytest.raises(ArtifactError, match="not a plain file"):
+        validate(folder)
+    (folder / "link.png").unlink()
+    (folder / "sub").mkdir()
+    with pytest.raises(ArtifactError, match="not a plain file"):
+        validate(folder)
+
+
+def test_fake_images_and_huge_files_are_refused(folder: Path) -> None:
+    (folder / "roc.png").write_text("<svg onload=alert(1)>", encoding="utf-8")
+    with pytest.raises(ArtifactError, match="not a PNG"):
+        validate(folder)
+    (folder / "roc.png").write_bytes(PNG_SIGNATURE + b"0" * 5_000_001)
+    with pytest.raises(ArtifactError, match="limit"):
+        validate(folder)
+
+
+def test_verdict_and_pr_number_are_checked(folder: Path) -> None:
+    (folder / "verdict.json").write_text(
+        json.dumps({"conclusion": "approved", "title": "x"}), encoding="utf-8"
+    )
+    with pytest.raises(ArtifactError, match="conclusion"):
+        validate(folder)
+    write_verdict(folder, "failure", "2 gates failed\npr_number=1")
+    assert validate(folder).outputs().count("\n") == 3  # the newline cannot add an output line
+    (folder / "pr.json").write_text(json.dumps({"pr_number": "12 && curl evil"}), encoding="utf-8")
+    with pytest.raises(ArtifactError, match="positive integer"):
+        validate(folder)
+    pack(folder, 13)
+    with pytest.raises(ArtifactError, match="belongs to"):
+        validate(folder, expected_prs=[12])
+    (folder / "pr.json").unlink()
+    with pytest.raises(ArtifactError, match=r"no pr\.json"):
+        validate(folder)
+
+
+def test_module_runs_on_a_bare_python_without_the_project_installed(folder: Path, tmp_path: Path) -> None:
+    """The comment workflow runs it with the runner's Python and `PYTHONPATH=src`: standard library only."""
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if python is None:
+        pytest.skip("no system python3")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")}
+    command = [python, "-m", "lastmile.pr_artifact", "validate", str(folder), "--pull-requests"]
+    ok = subprocess.run([*command, '[{"number": 12}]'], capture_output=True, text=True, env=env, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("pr_number=12\n")
+    bad = subprocess.run([*command, '[{"number": 99}]'], capture_output=True, text=True, env=env, check=False)
+    assert bad.returncode == 2 and "belongs to" in bad.stderr and not bad.stdout

@@ -1,0 +1,150 @@
+"""`lastmile report` on a real git history: a base model on main, a branch that changes one hyperparameter.
+
+Expected numbers come from the two commits' own metrics files, never from constants here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from lastmile.pr_artifact import PNG_SIGNATURE, link_targets, pack, validate
+from tests.conftest import _copy_repo, git_add_commit, run, set_source
+
+HEADLINE = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "f1": "F1", "log_loss": "Log loss"}
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory, sample_source: Path) -> Path:
+    """main: the template copy, then a model trained on the sample (`dvc repro`); tag `no-metrics`:
+    a commit with no reports at all (a first PR's base); branch `feature`: learning rate halved and
+    `dvc repro` again, committed. The workspace is left on `feature`."""
+    repo = _copy_repo(tmp_path_factory.mktemp("history") / "repo")
+    run(["git", "checkout", "-qb", "no-metrics"], cwd=repo)
+    run(["git", "rm", "-rq", "reports"], cwd=repo)
+    git_add_commit(repo, "a base without any reports")
+    run(["git", "checkout", "-q", "main"], cwd=repo)
+    set_source(repo, sample_source)
+    run(["dvc", "repro", "-q"], cwd=repo)
+    git_add_commit(repo, "base model")
+    run(["git", "checkout", "-qb", "feature"], cwd=repo)
+    params = repo / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    assert "learning_rate: 0.1\n" in text
+    params.write_text(text.replace("learning_rate: 0.1\n", "learning_rate: 0.05\n"), encoding="utf-8")
+    run(["dvc", "repro", "-q"], cwd=repo)
+    git_add_commit(repo, "halve the learning rate")
+    return repo
+
+
+def _report(repo: Path, base: str, out: str) -> str:
+    run(["lastmile", "report", "--base", base, "--out", out], cwd=repo)
+    return (repo / out / "report.md").read_text(encoding="utf-8")
+
+
+def _metrics(repo: Path, rev: str) -> dict[str, float]:
+    return json.loads(run(["git", "show", f"{rev}:reports/metrics.json"], cwd=repo).stdout)
+
+
+def _row(markdown: str, label: str) -> list[str]:
+    line = next(line for line in markdown.splitlines() if line.startswith(f"| {label} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_report_shows_the_branch_against_main(history: Path) -> None:
+    markdown = _report(history, "main", "reports/pr")
+    base, head = _metrics(history, "main"), _metrics(history, "feature")
+    assert base != head, "the hyperparameter change must move the metrics"
+    first_line = markdown.splitlines()[0]
+    assert first_line.startswith("### ") and "quality gates" in first_line.lower()
+    for key, label in HEADLINE.items():
+        cells = _row(markdown, label)
+        assert cells[1] == f"{base[key]:.4f}" and cells[2] == f"{head[key]:.4f}"
+        delta = head[key] - base[key]
+        if abs(delta) >= 5e-7:
+            assert f"{delta:+.4f}" in cells[3]
+            assert ("▲" if delta > 0 else "▼") in cells[3]
+        # Both commits wrote per-row predictions: a paired-bootstrap interval and a verdict.
+        low, high = (float(x) for x in re.findall(r"[+-]\d\.\d{4}", cells[4]))
+        assert low <= high
+        assert cells[5].split(" ", 1)[1] in {
+            "improved",
+            "no measurable change",
+            "worse within noise",
+            "significant regression",
+        }
+    assert "1 parameter changed" in markdown
+    assert "| `model.hist_gradient_boosting.learning_rate` | `0.1` | `0.05` |" in markdown
+    assert "data unchanged" in markdown
+    # Data changes come first among the details.
+    assert markdown.index("📦 Data") < markdown.index("⚙️ Parameters") < markdown.index("📈 Plots")
+    assert "⚖️ Fairness" in markdown and "🧩 Slices" in markdown and "🔎 Top features" in markdown
+
+    folder = history / "reports/pr"
+    images = [target for target in link_targets(markdown) if target.endswith(".png")]
+    assert {"roc.png", "precision_recall.png", "calibration.png", "confusion.png"} <= set(images)
+    for image in images:
+        assert (folder / image).read_bytes().startswith(PNG_SIGNATURE)
+    # The folder passes the checks the comment workflow applies to the downloaded artifact.
+    artifact = pack(folder, "7")
+    assert artifact.pr_number == 7 and validate(folder).conclusion in {"success", "failure", "neutral"}
+
+
+def test_first_pr_without_baseline_metrics(history: Path) -> None:
+    markdown = _report(history, "no-metrics", "reports/pr-first")
+    head = _metrics(history, "feature")
+    cells = _row(markdown, "ROC AUC")
+    assert cells[1] == "—" and cells[2] == f"{head['roc_auc']:.4f}" and cells[4] == "—"
+    assert "No baseline" in markdown and "first model PR" in markdown
+
+
+def test_nothing_changed(history: Path) -> None:
+    markdown = _report(history, "feature", "reports/pr-same")
+    for label in HEADLINE.values():
+        cells = _row(markdown, label)
+        assert cells[1] == cells[2] and cells[3] == "= 0"
+        assert cells[5].endswith("no measurable change")
+    assert "Parameters: none changed" in markdown and "data unchanged" in markdown
+
+
+def test_gate_verdict_comes_first(history: Path, tmp_path: Path) -> None:
+    gates = history / "reports/gates.json"
+    gates.write_text(
+        json.dumps(
+            {
+                "passed": False,
+                "gates": [
+                    {
+                        "name": "roc_auc_floor",
+                        "kind": "floor",
+                        "value": 0.8,
+                        "threshold": 0.9,
+                        "passed": False,
+                    },
+                    {"name": "f1_floor", "kind": "floor", "value": 0.7, "threshold": 0.5, "passed": True},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    try:
+        markdown = _report(history, "main", "reports/pr-gates")
+    finally:
+        gates.unlink()
+    assert markdown.splitlines()[0] == "### ❌ 1 of 2 quality gates failed: roc_auc_floor"
+    verdict = json.loads((history / "reports/pr-gates/verdict.json").read_text(encoding="utf-8"))
+    assert verdict == {"conclusion": "failure", "title": "1 of 2 quality gates failed: roc_auc_floor"}
+    summary = (history / "reports/pr-gates/summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("### ❌") and "ROC AUC" in summary and ".png" not in summary
+
+
+def test_unknown_base_is_a_clear_error_and_writes_nothing(history: Path) -> None:
+    result = run(
+        ["lastmile", "report", "--base", "no-such-branch", "--out", "reports/pr-bad"], history, check=False
+    )
+    assert result.returncode == 1
+    assert "Base revision 'no-such-branch' not found" in result.stderr and "Traceback" not in result.stderr
+    assert not (history / "reports/pr-bad").exists()
