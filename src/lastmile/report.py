@@ -11,7 +11,6 @@ so instead of failing, so the report works on an old base, on a first PR and whe
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import logging
@@ -24,7 +23,9 @@ from typing import Any
 import pandas as pd
 
 from lastmile import paths
+from lastmile.bootstrap import compare_all
 from lastmile.errors import LastmileError
+from lastmile.params import BootstrapParams, MetricName, Params, load_params
 from lastmile.plots import confusion_plot, line_plot
 from lastmile.pr_artifact import REPORT, SUMMARY, write_verdict
 
@@ -40,7 +41,7 @@ GATES = Path("reports/gates.json")
 IMPORTANCE_FIGURE = paths.FIGURES_DIR / "importance.png"
 
 # (key, label, higher is better)
-HEADLINE: tuple[tuple[str, str, bool], ...] = (
+HEADLINE: tuple[tuple[MetricName, str, bool], ...] = (
     ("roc_auc", "ROC AUC", True),
     ("pr_auc", "PR AUC", True),
     ("f1", "F1", True),
@@ -257,37 +258,38 @@ def _verdict(gates: Any, stale: bool) -> tuple[str, str]:
     return "success", f"✅ All {len(results)} quality gates pass{note}"
 
 
-def _bootstrap(inputs: Inputs) -> tuple[dict[str, dict[str, Any]], str]:
-    """Paired bootstrap per headline metric, when both sides have per-row predictions."""
-    try:
-        module = importlib.import_module("lastmile.bootstrap")
-    except ImportError:
-        return {}, "No bootstrap module in this version, so no confidence intervals"
+def _bootstrap(inputs: Inputs, settings: BootstrapParams) -> tuple[dict[str, dict[str, Any]], str]:
+    """Paired bootstrap per headline metric, when both sides have per-row predictions.
+
+    Same settings as the gates (`gates.bootstrap` in params.yaml), so the verdicts agree.
+    """
     base, head = inputs.base.csv(PREDICTIONS), inputs.head.csv(PREDICTIONS)
     if base is None or head is None:
         missing = inputs.base.label if base is None else "this branch"
         return {}, f"No `{PREDICTIONS}` at {missing}, so no confidence intervals"
     names = [key for key, _, _ in HEADLINE if key in inputs.head_metrics and key in inputs.base_metrics]
     try:
-        results: dict[str, dict[str, Any]] = module.compare_all(
+        results: dict[str, Any] = compare_all(
             base,
             head,
             names,
             base_threshold=float(inputs.base_metrics.get("threshold", 0.5)),
             head_threshold=float(inputs.head_metrics.get("threshold", 0.5)),
+            resamples=settings.resamples,
+            confidence=settings.confidence,
+            seed=settings.seed,
         )
     except (LastmileError, KeyError, ValueError) as exc:
         return {}, f"No confidence intervals: {exc}"
-    first = next(iter(results.values()), {})
     return results, (
-        f"CI: {first.get('confidence', 0.95):.0%} paired bootstrap "
-        f"({first.get('resamples', 0):,} resamples of the same test rows)"
+        f"CI: {settings.confidence:.0%} paired bootstrap "
+        f"({settings.resamples:,} resamples of the same test rows)"
     )
 
 
-def _metrics_section(inputs: Inputs) -> list[str]:
+def _metrics_section(inputs: Inputs, settings: BootstrapParams) -> list[str]:
     base_name = inputs.base.label
-    cis, ci_note = _bootstrap(inputs) if inputs.base_metrics else ({}, "")
+    cis, ci_note = _bootstrap(inputs, settings) if inputs.base_metrics else ({}, "")
     rows = []
     for key, label, higher in HEADLINE:
         new = inputs.head_metrics.get(key)
@@ -499,7 +501,7 @@ def _importance_section(inputs: Inputs, out: Path) -> list[str]:
 # ---------------------------------------------------------------- plots
 
 
-def _plots(inputs: Inputs, out: Path, positive: str | None) -> list[str]:
+def _plots(inputs: Inputs, out: Path, positive: str) -> list[str]:
     images: list[tuple[str, str]] = []
     for stem, x, y, title, diagonal in CURVES:
         path = paths.PLOTS_DIR / f"{stem}.csv"
@@ -530,19 +532,10 @@ def _plots(inputs: Inputs, out: Path, positive: str | None) -> list[str]:
     return _details("📈 Plots: ROC, precision-recall, calibration (base and branch), confusion matrix", body)
 
 
-def _positive_label(root: Path) -> str | None:
-    from lastmile.params import load_params
-
-    try:
-        return load_params(root / paths.PARAMS).target.positive
-    except LastmileError:
-        return None
-
-
 # ---------------------------------------------------------------- the whole report
 
 
-def render(inputs: Inputs, out: Path, root: Path, run_url: str | None = None) -> Result:
+def render(inputs: Inputs, params: Params, out: Path, root: Path, run_url: str | None = None) -> Result:
     gates = inputs.head.json(GATES)
     gates_file, metrics_file = root / GATES, root / paths.METRICS
     stale = gates_file.is_file() and gates_file.stat().st_mtime < metrics_file.stat().st_mtime
@@ -562,7 +555,7 @@ def render(inputs: Inputs, out: Path, root: Path, run_url: str | None = None) ->
         "",
         " · ".join(part for part in context if part),
         "",
-        *_metrics_section(inputs),
+        *_metrics_section(inputs, params.gates.bootstrap),
         "",
     ]
     gates_details = _gates_section(gates)
@@ -575,7 +568,7 @@ def render(inputs: Inputs, out: Path, root: Path, run_url: str | None = None) ->
         *_fairness_section(inputs),
         *_slices_section(inputs),
         *_importance_section(inputs, out),
-        *_plots(inputs, out, _positive_label(root)),
+        *_plots(inputs, out, params.target.positive),
     ]
     problems = [*base.problems, *inputs.head.problems]
     if problems:
@@ -596,12 +589,13 @@ def render(inputs: Inputs, out: Path, root: Path, run_url: str | None = None) ->
 def run(base: str = DEFAULT_BASE, out: Path = DEFAULT_OUT, run_url: str | None = None) -> Result:
     """Write `out/report.md` with its PNG plots, `summary.md` and `verdict.json`, comparing with `base`."""
     root = Path.cwd()
+    params = load_params(root / paths.PARAMS)
     inputs = gather(base, root)
     staging = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        result = render(inputs, staging, root, run_url)
+        result = render(inputs, params, staging, root, run_url)
         shutil.rmtree(out, ignore_errors=True)
         staging.replace(out)
     finally:
