@@ -535,6 +535,16 @@ def _plots(inputs: Inputs, out: Path, positive: str) -> list[str]:
 # ---------------------------------------------------------------- the whole report
 
 
+def _test_rows(inputs: Inputs) -> str | None:
+    """The test-set size; when it changed, say so loudly: the metrics are then not like for like."""
+    old, new = inputs.base_metrics.get("test_rows"), inputs.head_metrics.get("test_rows")
+    if not isinstance(new, int):
+        return None
+    if isinstance(old, int) and old != new:
+        return f"**test set changed**: {old:,} → {new:,} rows"
+    return f"{new:,} test rows"
+
+
 def render(inputs: Inputs, params: Params, out: Path, root: Path, run_url: str | None = None) -> Result:
     gates = inputs.head.json(GATES)
     gates_file, metrics_file = root / GATES, root / paths.METRICS
@@ -543,10 +553,9 @@ def render(inputs: Inputs, params: Params, out: Path, root: Path, run_url: str |
     data_headline, data_details = _data_section(inputs)
     changed_params, params_details = _params_section(inputs)
     base = inputs.base
-    test_rows = inputs.head_metrics.get("test_rows")
     context = [
         f"`{_short(base.label)}` ({base.rev}) → this branch ({inputs.head.rev})",
-        f"{test_rows:,} test rows" if isinstance(test_rows, int) else None,
+        _test_rows(inputs),
         data_headline,
         f"{changed_params} parameter{'s' if changed_params != 1 else ''} changed",
     ]
