@@ -49,3 +49,16 @@ def confusion_plot(matrix: np.ndarray, labels: list[str], title: str, path: Path
     ax.set(xticks=range(len(labels)), yticks=range(len(labels)), xticklabels=labels, yticklabels=labels)
     ax.set(xlabel="predicted", ylabel="actual", title=title)
     _save(fig, path)
+
+
+def bar_plot(
+    labels: list[str], values: list[float], errors: list[float], title: str, xlabel: str, path: Path
+) -> None:
+    """Horizontal bars, largest on top, with error bars (for example permutation importances)."""
+    fig, ax = plt.subplots(figsize=(5, 0.35 * len(labels) + 1.2))
+    positions = np.arange(len(labels))[::-1]
+    ax.barh(positions, values, xerr=errors, color="tab:blue", alpha=0.8, capsize=3)
+    ax.set(yticks=positions, yticklabels=labels, xlabel=xlabel, title=title)
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.grid(axis="x", alpha=0.3)
+    _save(fig, path)

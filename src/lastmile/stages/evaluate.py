@@ -1,12 +1,19 @@
 """Stage `evaluate`: score the model on the held-out test split.
 
-Writes the metrics for `dvc metrics`, the curves as CSV for `dvc plots`, and the same
-curves as PNG.
+Writes, at the decision threshold chosen by `evaluation.threshold` (see `lastmile.threshold`: it is
+chosen on the training split, never on the test set):
+- the headline metrics for `dvc metrics`, and the curves (ROC, precision-recall, calibration,
+  confusion) as CSV for `dvc plots` and as PNG;
+- one prediction per test row (`row_id,actual,probability`), so that another commit's model can be
+  compared with this one on the same rows (`lastmile.bootstrap`);
+- metrics per slice (`lastmile.slices`), group fairness (`lastmile.fairness`) and permutation
+  importance with its plot (`lastmile.importance`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +21,41 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
+from sklearn.pipeline import Pipeline
 
-from lastmile import paths
+from lastmile import paths, predictions
 from lastmile.data import atomic_path, read_table, write_json
 from lastmile.errors import LastmileError
+from lastmile.fairness import fairness_report
+from lastmile.importance import permutation_importances
 from lastmile.model import load_model, positive_proba
 from lastmile.params import Params
-from lastmile.plots import confusion_plot, line_plot
+from lastmile.plots import bar_plot, confusion_plot, line_plot
+from lastmile.slices import groups, slice_columns, slice_report
+from lastmile.threshold import choose_threshold, out_of_fold_proba
 
 log = logging.getLogger(__name__)
 DIGITS = 6
-THRESHOLD = 0.5
 
 
-def headline_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: float = THRESHOLD) -> dict[str, float]:
+@dataclass(frozen=True)
+class Outputs:
+    """Where the stage writes (the paths `dvc.yaml` declares, unless a test redirects them)."""
+
+    metrics: Path = paths.METRICS
+    predictions: Path = paths.PREDICTIONS
+    slices: Path = paths.SLICES
+    fairness: Path = paths.FAIRNESS
+    importance: Path = paths.IMPORTANCE
+    plots_dir: Path = paths.PLOTS_DIR
+    figures_dir: Path = paths.FIGURES_DIR
+
+    @classmethod
+    def under(cls, directory: Path) -> Outputs:
+        return cls(**{name: directory / getattr(cls(), name) for name in cls.__dataclass_fields__})
+
+
+def headline_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
     """The metrics every report shows; `y_true` is 1 for the positive label."""
     predicted = (proba >= threshold).astype(int)
     values = {
@@ -61,40 +89,37 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> None:
         frame.to_csv(tmp, index=False)
 
 
-def run(
-    params: Params,
-    table: Path = paths.TEST_TABLE,
-    model_dir: Path = paths.MODEL_DIR,
-    metrics_out: Path = paths.METRICS,
-    plots_dir: Path = paths.PLOTS_DIR,
-    figures_dir: Path = paths.FIGURES_DIR,
-) -> dict[str, Any]:
-    pipeline, metadata = load_model(model_dir)
-    test = read_table(table)
-    positive = params.target.positive
-    if positive not in metadata["classes"]:
-        raise LastmileError(f"The model was trained without the positive label {positive!r}; retrain it.")
-    y_true = (test[params.target.column] == positive).to_numpy().astype(int)
-    proba = positive_proba(pipeline, test[params.features.all], positive)
-    results: dict[str, Any] = headline_metrics(y_true, proba)
-    results |= {"test_rows": len(test), "threshold": THRESHOLD}
+def _labels(frame: pd.DataFrame, params: Params) -> np.ndarray:
+    return (frame[params.target.column] == params.target.positive).to_numpy().astype(int)
 
-    negative = next(c for c in metadata["classes"] if c != positive)
-    predicted = np.where(proba >= THRESHOLD, positive, negative)
-    actual = test[params.target.column].astype(str).to_numpy()
-    named = curves(y_true, proba)
-    for name, frame in named.items():
-        _write_csv(plots_dir / f"{name}.csv", frame)
-    _write_csv(plots_dir / "confusion.csv", pd.DataFrame({"actual": actual, "predicted": predicted}))
 
-    line_plot(
-        {"model": named["roc"]},
-        "fpr",
-        "tpr",
-        f"ROC (AUC {results['roc_auc']:.3f})",
-        figures_dir / "roc.png",
-        diagonal=True,
+def decision_threshold(params: Params, pipeline: Pipeline, train_table: Path) -> float:
+    """The threshold `evaluation.threshold` picks, from out-of-fold predictions on the training split."""
+    rule = params.evaluation.threshold
+    if rule.rule == "fixed":
+        return rule.value
+    train = read_table(train_table)
+    y_train = _labels(train, params)
+    log.info(
+        "evaluate: choosing the threshold (%s) by %d-fold cross-validation on %d training rows",
+        rule.rule,
+        rule.folds,
+        len(train),
     )
+    features = train[params.features.all]
+    proba = out_of_fold_proba(pipeline, features, y_train, rule.folds, params.evaluation.seed)
+    return choose_threshold(rule, y_train, proba)
+
+
+def _figures(
+    named: dict[str, pd.DataFrame],
+    results: dict[str, Any],
+    confusion: tuple[np.ndarray, list[str]],
+    importance: dict[str, Any],
+    figures_dir: Path,
+) -> None:
+    roc_title = f"ROC (AUC {results['roc_auc']:.3f})"
+    line_plot({"model": named["roc"]}, "fpr", "tpr", roc_title, figures_dir / "roc.png", diagonal=True)
     line_plot(
         {"model": named["precision_recall"]},
         "recall",
@@ -110,19 +135,79 @@ def run(
         figures_dir / "calibration.png",
         diagonal=True,
     )
-    labels = [negative, positive]
+    matrix, labels = confusion
     confusion_plot(
-        skm.confusion_matrix(actual, predicted, labels=labels),
+        matrix,
         labels,
-        "Confusion matrix",
+        f"Confusion matrix (threshold {results['threshold']:.3g})",
         figures_dir / "confusion.png",
     )
+    ranked = importance["features"]
+    bar_plot(
+        [f["feature"] for f in ranked],
+        [f["importance_mean"] for f in ranked],
+        [f["importance_std"] for f in ranked],
+        f"Permutation importance ({importance['rows']:,} test rows)",
+        "drop in ROC AUC when shuffled",
+        figures_dir / "importance.png",
+    )
 
-    write_json(metrics_out, results)
+
+def run(
+    params: Params,
+    table: Path = paths.TEST_TABLE,
+    train_table: Path = paths.TRAIN_TABLE,
+    model_dir: Path = paths.MODEL_DIR,
+    out: Outputs = Outputs(),
+) -> dict[str, Any]:
+    pipeline, metadata = load_model(model_dir)
+    test = read_table(table)
+    positive = params.target.positive
+    if positive not in metadata["classes"]:
+        raise LastmileError(f"The model was trained without the positive label {positive!r}; retrain it.")
+    named_slices = slice_columns(test, params.features.sensitive, params.evaluation.slices)
+    threshold = decision_threshold(params, pipeline, train_table)
+    y_true = _labels(test, params)
+    proba = positive_proba(pipeline, test[params.features.all], positive)
+    results: dict[str, Any] = headline_metrics(y_true, proba, threshold)
+    results |= {"test_rows": len(test), "threshold": threshold}
+
+    negative = next(c for c in metadata["classes"] if c != positive)
+    predicted = np.where(proba >= threshold, positive, negative)
+    actual = test[params.target.column].astype(str).to_numpy()
+    named = curves(y_true, proba)
+    for name, frame in named.items():
+        _write_csv(out.plots_dir / f"{name}.csv", frame)
+    _write_csv(out.plots_dir / "confusion.csv", pd.DataFrame({"actual": actual, "predicted": predicted}))
+    _write_csv(out.predictions, predictions.build(test, y_true, proba))
+
+    write_json(out.slices, slice_report(named_slices, y_true, proba, threshold))
+    sensitive = {feature: groups(test[feature]) for feature in params.features.sensitive}
+    write_json(out.fairness, fairness_report(y_true, proba, threshold, sensitive))
+    settings = params.evaluation.importance
     log.info(
-        "evaluate: ROC AUC %.4f, accuracy %.4f on %d test rows",
+        "evaluate: permutation importance (%d repeats, up to %d rows)", settings.n_repeats, settings.max_rows
+    )
+    importance = permutation_importances(
+        pipeline,
+        test[params.features.all],
+        y_true,
+        positive,
+        n_repeats=settings.n_repeats,
+        max_rows=settings.max_rows,
+        seed=params.evaluation.seed,
+    )
+    write_json(out.importance, importance)
+    labels = [negative, positive]
+    matrix = skm.confusion_matrix(actual, predicted, labels=labels)
+    _figures(named, results, (matrix, labels), importance, out.figures_dir)
+
+    write_json(out.metrics, results)
+    log.info(
+        "evaluate: ROC AUC %.4f, accuracy %.4f at threshold %.3f on %d test rows",
         results["roc_auc"],
         results["accuracy"],
+        threshold,
         len(test),
     )
     return results

@@ -1,0 +1,174 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import (
+    MetricFrame,
+    demographic_parity_difference,
+    equalized_odds_difference,
+    false_positive_rate,
+    selection_rate,
+    true_positive_rate,
+)
+from sklearn import metrics as skm
+
+from lastmile.errors import LastmileError
+from lastmile.params import Params
+from lastmile.stages import evaluate
+
+HEADLINE = {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"}
+
+
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def test_table(trained_repo: Path) -> pd.DataFrame:
+    return pd.read_parquet(trained_repo / "data/processed/test.parquet")
+
+
+@pytest.fixture(scope="module")
+def scored(trained_repo: Path, test_table: pd.DataFrame) -> pd.DataFrame:
+    """The test table with the predictions the real `dvc repro` wrote, row for row."""
+    predictions = pd.read_csv(trained_repo / "reports/predictions.csv")
+    assert len(predictions) == len(test_table)
+    return pd.concat([test_table.reset_index(drop=True), predictions], axis=1)
+
+
+def _quick(params: Params, **threshold: object) -> Params:
+    """The project's params with a threshold rule and a small importance run (for speed)."""
+    evaluation = params.evaluation.model_copy(
+        update={
+            "threshold": params.evaluation.threshold.model_copy(update=threshold),
+            "importance": params.evaluation.importance.model_copy(update={"n_repeats": 1, "max_rows": 200}),
+        }
+    )
+    return params.model_copy(update={"evaluation": evaluation})
+
+
+def _run(repo: Path, params: Params, out: Path, table: Path | None = None) -> dict:
+    return evaluate.run(
+        params,
+        table=table or repo / "data/processed/test.parquet",
+        train_table=repo / "data/processed/train.parquet",
+        model_dir=repo / "models",
+        out=evaluate.Outputs.under(out),
+    )
+
+
+def test_the_dvc_stage_writes_every_report(trained_repo: Path, scored: pd.DataFrame, params: Params) -> None:
+    reports = trained_repo / "reports"
+    metrics = _json(reports / "metrics.json")
+    assert HEADLINE | {"test_rows", "threshold"} <= set(metrics)
+    assert metrics["threshold"] == 0.5 and metrics["test_rows"] == len(scored)
+    # predictions.csv: the positive label as 1, unique ids, and the metrics recomputed from it.
+    assert list(pd.read_csv(reports / "predictions.csv").columns) == ["row_id", "actual", "probability"]
+    assert scored["row_id"].is_unique
+    assert (scored["actual"] == (scored[params.target.column] == params.target.positive)).all()
+    assert metrics["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(scored["actual"], scored["probability"]), abs=1e-4
+    )
+    predicted = scored["probability"] >= metrics["threshold"]
+    assert metrics["f1"] == pytest.approx(skm.f1_score(scored["actual"], predicted), abs=1e-4)
+    # Importance: every feature, largest first, with its figure.
+    importance = _json(reports / "importance.json")
+    assert importance["method"] == "permutation"
+    means = [f["importance_mean"] for f in importance["features"]]
+    assert means == sorted(means, reverse=True)
+    assert {f["feature"] for f in importance["features"]} == set(params.features.all)
+    for figure in ("importance", "roc", "precision_recall", "calibration", "confusion"):
+        assert (reports / "figures" / f"{figure}.png").stat().st_size > 1000
+
+
+def test_slices_cover_sensitive_features_and_age_bands(
+    trained_repo: Path, scored: pd.DataFrame, params: Params
+) -> None:
+    slices = _json(trained_repo / "reports/slices.json")["slices"]
+    names = {s["slice"] for s in slices}
+    assert names == {*params.features.sensitive, *params.evaluation.slices.bands}
+    for name in names:  # every test row in exactly one group of each slice
+        assert sum(s["rows"] for s in slices if s["slice"] == name) == len(scored)
+    ages = [s for s in slices if s["slice"] == "age"]
+    assert [s["group"] for s in ages] == ["<25", "25-34", "35-44", "45-54", "55-64", "65+"]
+    band = ages[1]
+    rows = scored[(scored["age"] >= 25) & (scored["age"] < 35)]
+    assert band["rows"] == len(rows)
+    assert band["positive_rate"] == pytest.approx(rows["actual"].mean(), abs=1e-6)
+    assert band["metrics"]["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(rows["actual"], rows["probability"]), abs=1e-4
+    )
+
+
+def test_fairness_matches_fairlearn(trained_repo: Path, scored: pd.DataFrame, params: Params) -> None:
+    fairness = _json(trained_repo / "reports/fairness.json")
+    assert set(fairness) == set(params.features.sensitive)
+    y = scored["actual"].to_numpy()
+    predicted = (scored["probability"] >= 0.5).to_numpy().astype(int)
+    for feature in params.features.sensitive:
+        groups = scored[feature]
+        assert fairness[feature]["demographic_parity_difference"] == pytest.approx(
+            demographic_parity_difference(y, predicted, sensitive_features=groups), abs=1e-5
+        )
+        assert fairness[feature]["equalized_odds_difference"] == pytest.approx(
+            equalized_odds_difference(y, predicted, sensitive_features=groups), abs=1e-5
+        )
+        frame = MetricFrame(
+            metrics={"selection_rate": selection_rate, "tpr": true_positive_rate, "fpr": false_positive_rate},
+            y_true=y,
+            y_pred=predicted,
+            sensitive_features=groups,
+        )
+        written = fairness[feature]["groups"]
+        assert set(written) == set(groups.unique())
+        for group, row in frame.by_group.iterrows():
+            assert written[group]["rows"] == (groups == group).sum()
+            assert written[group]["selection_rate"] == pytest.approx(row["selection_rate"], abs=1e-5)
+            assert written[group]["true_positive_rate"] == pytest.approx(row["tpr"], abs=1e-5)
+            assert written[group]["false_positive_rate"] == pytest.approx(row["fpr"], abs=1e-5)
+
+
+def test_threshold_rules_decide_on_the_training_split_only(
+    tmp_path: Path, trained_repo: Path, test_table: pd.DataFrame, params: Params
+) -> None:
+    quick = _quick(params, rule="max_f1")
+    chosen = _run(trained_repo, quick, tmp_path / "a")
+    assert 0 < chosen["threshold"] < 1 and chosen["threshold"] != 0.5
+    # Scrambling the test labels changes every test metric but not the threshold: the test set
+    # has no say in it.
+    scrambled = test_table.assign(income=test_table["income"].sample(frac=1, random_state=0).to_numpy())
+    scrambled.to_parquet(tmp_path / "scrambled.parquet")
+    again = _run(trained_repo, quick, tmp_path / "b", table=tmp_path / "scrambled.parquet")
+    assert again["threshold"] == chosen["threshold"] and again["roc_auc"] != chosen["roc_auc"]
+    # Everything downstream uses the chosen threshold.
+    predictions = pd.read_csv(tmp_path / "a/reports/predictions.csv")
+    at_threshold = predictions["probability"] >= chosen["threshold"]
+    assert chosen["recall"] == pytest.approx(skm.recall_score(predictions["actual"], at_threshold), abs=1e-4)
+    slices = _json(tmp_path / "a/reports/slices.json")
+    assert slices["threshold"] == chosen["threshold"]
+    # The same split gives the same row ids, whatever the threshold.
+    reference = pd.read_csv(trained_repo / "reports/predictions.csv")
+    assert predictions["row_id"].tolist() == reference["row_id"].tolist()
+
+
+def test_a_bad_slice_column_fails_before_writing_anything(
+    tmp_path: Path, trained_repo: Path, params: Params
+) -> None:
+    slices = params.evaluation.slices.model_copy(update={"columns": ["shoe_size"]})
+    bad = params.model_copy(update={"evaluation": params.evaluation.model_copy(update={"slices": slices})})
+    with pytest.raises(LastmileError, match="shoe_size"):
+        _run(trained_repo, bad, tmp_path)
+    assert not (tmp_path / "reports").exists()
+
+
+def test_declared_slice_columns_are_reported(tmp_path: Path, trained_repo: Path, params: Params) -> None:
+    slices = params.evaluation.slices.model_copy(update={"columns": ["workclass"]})
+    quick = _quick(params)
+    extra = quick.model_copy(update={"evaluation": quick.evaluation.model_copy(update={"slices": slices})})
+    _run(trained_repo, extra, tmp_path)
+    written = _json(tmp_path / "reports/slices.json")["slices"]
+    workclass = [s for s in written if s["slice"] == "workclass"]
+    assert workclass and all(s["rows"] > 0 for s in workclass)
+    assert np.all(np.diff([s["rows"] for s in workclass]) <= 0)  # largest group first
