@@ -58,6 +58,8 @@ pytest: $(SYNCED) ## The test suite with coverage
 
 bench: $(SYNCED) ## Benchmarks (prints figures; not part of make test)
 	python benchmarks/pipeline.py
+	@$(MAKE) --no-print-directory bento
+	python benchmarks/serving.py
 	python benchmarks/serving.py
 
 clean: ## Remove the virtual environment and tool caches (not data or models)

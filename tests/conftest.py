@@ -117,3 +117,17 @@ def trained_repo(tmp_path_factory: pytest.TempPathFactory, sample_source: Path) 
     run(["dvc", "repro", "-q"], cwd=repo)
     git_add_commit(repo, "trained on the sample")
     yield repo
+
+
+def serving_env(home: Path) -> dict[str, str]:
+    """Environment for `lastmile package` / `bentoml` commands using the BentoML store at `home`."""
+    return {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true"}
+
+
+@pytest.fixture(scope="session")
+def packaged(trained_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The trained sample model imported into a fresh BentoML home and built: (home, bento tag)."""
+    home = tmp_path_factory.mktemp("bentoml-home")
+    tag_file = home / "bento.tag"
+    run(["lastmile", "package", "--tag-file", str(tag_file)], cwd=trained_repo, env=serving_env(home))
+    return home, tag_file.read_text(encoding="utf-8").strip()

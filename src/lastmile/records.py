@@ -10,7 +10,16 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
 
 from lastmile.contract import ColumnSpec, Contract
 
@@ -23,14 +32,40 @@ class RecordBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _field_type(name: str, spec: ColumnSpec) -> Any:
+def _field_type(spec: ColumnSpec) -> Any:
     """The Python type a column accepts: strict numbers (no "42" for 42), categories as literals."""
     if spec.kind == "category":
         if spec.values is None:
             return Annotated[str, Field(min_length=1)]
         return Literal[tuple(spec.values)]
-    base: Any = StrictInt if spec.kind == "integer" else StrictFloat
-    return Annotated[base, Field(ge=spec.min, le=spec.max, allow_inf_nan=False)]
+    if spec.kind == "integer":
+        return Annotated[StrictInt, Field(ge=spec.min, le=spec.max)]
+    return Annotated[StrictFloat, Field(ge=spec.min, le=spec.max, allow_inf_nan=False)]
+
+
+def _openapi_schema(spec: ColumnSpec, nullable: bool) -> dict[str, Any]:
+    """The field's schema in OpenAPI 3.0 terms (`nullable`), which BentoML's spec declares.
+
+    pydantic writes JSON Schema 2020-12 (`anyOf` with `{"type": "null"}`), invalid in OpenAPI 3.0.
+    """
+    schema: dict[str, Any] = {
+        "type": {"category": "string", "integer": "integer", "number": "number"}[spec.kind]
+    }
+    if spec.values is not None:
+        schema["enum"] = list(spec.values)
+    elif spec.kind == "category":
+        schema["minLength"] = 1
+    if spec.min is not None:
+        schema["minimum"] = spec.min
+    if spec.max is not None:
+        schema["maximum"] = spec.max
+    if nullable:
+        schema["nullable"] = True
+    return schema
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
 
 
 def record_model(contract: Contract, features: Sequence[str], target: str) -> type[RecordBase]:
@@ -44,11 +79,18 @@ def record_model(contract: Contract, features: Sequence[str], target: str) -> ty
     for name, spec in contract.columns.items():
         if name == target:
             continue
-        annotation = _field_type(name, spec)
-        if spec.nullable or name not in features:
-            fields[name] = (annotation | None, Field(default=None))
+        annotation = _field_type(spec)
+        if spec.nullable:
+            annotation = annotation | None
+        schema = WithJsonSchema(_openapi_schema(spec, spec.nullable))
+        if spec.nullable:
+            field = Field(default=None)
+        elif name not in features:
+            # May be left out but, if sent, must be valid: the default is not a value to advertise.
+            field = Field(default=None, json_schema_extra=_drop_default)
         else:
-            fields[name] = (annotation, Field())
+            field = Field()
+        fields[name] = (Annotated[annotation, schema], field)
     missing = [name for name in features if name not in fields]
     if missing:
         raise ValueError(f"the model uses column(s) {missing} that the data contract does not define")

@@ -22,7 +22,7 @@ import numpy as np
 
 # No public way to shape a batchable API's response body (BentoML 1.4): the SDK's own mixin.
 from _bentoml_sdk.io_models import IOMixin  # type: ignore[import-untyped]
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from lastmile.contract import load_contract
 from lastmile.model import load_model, positive_proba
@@ -102,13 +102,14 @@ class Prediction(BaseModel):
     probability: float = Field(description=f"Probability of the positive label {POSITIVE!r}.")
 
 
-class PredictResponse(BaseModel):
+class PredictResponse(IOMixin, BaseModel):  # type: ignore[misc]
+    """The body of a `POST /predict` answer.
+
+    A batchable API returns one list per request; `to_http_response` wraps it with the version.
+    """
+
     model_version: str
     predictions: list[Prediction] = Field(description="One prediction per record, in request order.")
-
-
-class _PredictResponseSpec(IOMixin, PredictResponse):  # type: ignore[misc]
-    """A batchable API returns one list per request; this wraps it with the model version."""
 
     @classmethod
     async def to_http_response(cls, obj: Any, serde: Any) -> Any:
@@ -126,7 +127,11 @@ class ModelMetadata(BaseModel):
     target: dict[str, str]
     features: dict[str, list[str]]
     metrics: dict[str, float]
-    gates: dict[str, Any] | None = Field(description="reports/gates.json at packaging time, if present.")
+    gates: Annotated[
+        dict[str, Any] | None,
+        # OpenAPI 3.0 (what BentoML declares) says `nullable`, not pydantic's `anyOf` with null.
+        WithJsonSchema({"type": "object", "nullable": True, "additionalProperties": True}),
+    ] = Field(description="reports/gates.json at packaging time, if present.")
     max_records: int
 
 
@@ -279,7 +284,7 @@ class IncomeClassifier:
         batch_dim=0,
         max_batch_size=1000,
         max_latency_ms=1000,
-        output_spec=_PredictResponseSpec,
+        output_spec=PredictResponse,
     )
     def predict(self, records: Records) -> list[Prediction]:
         """Predict the income label and the positive-class probability for each record."""

@@ -1,0 +1,317 @@
+"""The real service: the trained sample model packaged into a bento, `bentoml serve` on loopback, HTTP calls.
+
+One server for the module (start-up takes seconds); every test talks to it over HTTP only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from openapi_spec_validator.validation.validators import OpenAPIV30SpecValidator
+
+from lastmile.model import load_model, positive_proba
+from tests.conftest import serving_env
+
+pytestmark = pytest.mark.slow
+MAX_RECORDS = 1500  # small, so that "too many records" is cheap to send
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str
+    repo: Path
+    bento_tag: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(
+    packaged: tuple[Path, str], trained_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    home, bento_tag = packaged
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("serve")
+    log = workdir / "server.log"
+    env = serving_env(home) | {"LASTMILE_MAX_RECORDS": str(MAX_RECORDS)}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            ["bentoml", "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)],
+            cwd=workdir,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"bentoml serve exited {process.returncode}:\n{log.read_text()}")
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"server not ready after 120 s:\n{log.read_text()}")
+            time.sleep(0.25)
+        yield Served(url=url, repo=trained_repo, bento_tag=bento_tag, log=log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def rows(trained_repo: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Validated rows of the sample (features only) and the model's feature names."""
+    _, metadata = load_model(trained_repo / "models")
+    features = [*metadata["features"]["numeric"], *metadata["features"]["categorical"]]
+    frame = pd.read_parquet(trained_repo / "data/interim/validated.parquet")
+    return frame[features], features
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return records
+
+
+def _post(served: Served, body: Any, **kwargs: Any) -> httpx.Response:
+    return httpx.post(f"{served.url}/predict", json=body, timeout=60, **kwargs)
+
+
+@pytest.mark.parametrize("count", [1, 1000])
+def test_predictions_equal_the_pipeline_exactly(
+    served: Served, rows: tuple[pd.DataFrame, list[str]], count: int
+):
+    frame, _ = rows
+    batch = frame.iloc[100 : 100 + count]
+    pipeline, metadata = load_model(served.repo / "models")
+    expected = positive_proba(pipeline, batch, metadata["target"]["positive"])
+
+    response = _post(served, {"records": _records(batch)})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_version"] == metadata["model_version"]
+    assert response.headers["x-model-version"] == metadata["model_version"]
+    probabilities = [p["probability"] for p in body["predictions"]]
+    assert probabilities == expected.tolist()
+    labels = [p["label"] for p in body["predictions"]]
+    assert labels == [">50K" if p >= 0.5 else "<=50K" for p in expected]
+
+
+def test_optional_and_unused_columns(served: Served, rows: tuple[pd.DataFrame, list[str]]):
+    record = _records(rows[0].iloc[:1])[0]
+    # Nullable in the contract: may be null or left out. Not used by the model: accepted and checked.
+    record["workclass"] = None
+    del record["occupation"]
+    record["fnlwgt"] = 77516
+    assert _post(served, {"records": [record]}).status_code == 200
+    record["fnlwgt"] = 0
+    response = _post(served, {"records": [record]})
+    assert response.status_code == 422
+    assert response.json()["problems"][0]["field"] == "records[0].fnlwgt"
+
+
+def _one(rows: tuple[pd.DataFrame, list[str]], **changes: Any) -> dict[str, Any]:
+    record = _records(rows[0].iloc[:1])[0]
+    for name, value in changes.items():
+        if value is ...:
+            del record[name]
+        else:
+            record[name] = value
+    return record
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "value", "rule"),
+    [
+        ({"age": ...}, "records[0].age", None, "required field is missing"),
+        ({"age": "forty"}, "records[0].age", "forty", "valid integer"),
+        ({"age": "42"}, "records[0].age", "42", "valid integer"),
+        ({"age": 42.5}, "records[0].age", 42.5, "valid integer"),
+        ({"age": True}, "records[0].age", True, "valid integer"),
+        ({"sex": "Unknown"}, "records[0].sex", "Unknown", "'Female' or 'Male'"),
+        ({"age": 250}, "records[0].age", 250, "less than or equal to 100"),
+        ({"hours_per_week": 0}, "records[0].hours_per_week", 0, "greater than or equal to 1"),
+        ({"race": None}, "records[0].race", None, "'White'"),
+        ({"salary": 10}, "records[0].salary", 10, "unknown field"),
+        ({"income": ">50K"}, "records[0].income", ">50K", "unknown field"),
+    ],
+    ids=[
+        "missing",
+        "word",
+        "numeric-string",
+        "fraction",
+        "boolean",
+        "category",
+        "above-max",
+        "below-min",
+        "null-required",
+        "extra",
+        "target",
+    ],
+)
+def test_invalid_record_names_field_value_and_rule(
+    served: Served,
+    rows: tuple[pd.DataFrame, list[str]],
+    changes: dict[str, Any],
+    field: str,
+    value: Any,
+    rule: str,
+):
+    response = _post(served, {"records": [_records(rows[0].iloc[:1])[0], _one(rows, **changes)]})
+
+    assert response.status_code == 422
+    body = response.json()
+    problem = body["problems"][0]
+    assert problem["field"] == field.replace("[0]", "[1]")
+    assert rule in problem["rule"]
+    if value is not None:
+        assert problem["value"] == value
+    assert field.replace("[0]", "[1]") in body["error"]
+
+
+def test_request_level_errors(served: Served, rows: tuple[pd.DataFrame, list[str]]):
+    record = _records(rows[0].iloc[:1])[0]
+    url = f"{served.url}/predict"
+    json_type = {"content-type": "application/json"}
+    cases: list[tuple[httpx.Response, int, str]] = [
+        (_post(served, {"records": []}), 422, "at least 1"),
+        (_post(served, {"records": [record] * (MAX_RECORDS + 1)}), 422, f"at most {MAX_RECORDS}"),
+        (_post(served, {}), 422, "records: required field is missing"),
+        (_post(served, {"records": [record], "debug": True}), 422, "debug: unknown field"),
+        (_post(served, [record]), 422, "should be an object"),
+        (_post(served, {"records": record}), 422, "valid array"),
+        (httpx.post(url, content=b'{"records": [{"age": 3', headers=json_type), 400, "malformed JSON"),
+        (httpx.post(url, content=b"", headers=json_type), 400, "body is empty"),
+        (httpx.post(url, content=b"\xff\xfe", headers=json_type), 400, "malformed JSON"),
+        (
+            httpx.post(url, content=b"a=1", headers={"content-type": "multipart/form-data"}),
+            415,
+            "not supported",
+        ),
+        (httpx.post(url, content=b"x" * (MAX_RECORDS * 1024 + 1), headers=json_type), 413, "larger than"),
+        (httpx.get(url), 405, ""),
+    ]
+    for response, status, text in cases:
+        assert response.status_code == status, (status, text, response.text)
+        assert text in response.text
+    log = served.log.read_text()
+    assert "Traceback" not in log
+
+
+def test_oversized_body_is_refused_unread_even_without_length(served: Served):
+    def chunks() -> Iterator[bytes]:
+        yield b'{"records": ['
+        for _ in range(2000):
+            yield b"x" * 1024
+
+    response = httpx.post(
+        f"{served.url}/predict", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_metadata_endpoint(served: Served):
+    response = httpx.post(f"{served.url}/metadata", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    model = json.loads((served.repo / "models/model.json").read_text())
+    metrics = json.loads((served.repo / "reports/metrics.json").read_text())
+    assert body["model_version"] == model["model_version"]
+    assert body["training_data_hash"] == model["training_data_hash"]
+    assert body["metrics"]["roc_auc"] == metrics["roc_auc"]
+    assert body["max_records"] == MAX_RECORDS
+    assert body["model_tag"].startswith("income-classifier:")
+    assert response.headers["x-model-version"] == model["model_version"]
+
+
+def test_health_and_index_endpoints(served: Served):
+    for path in ("/healthz", "/livez", "/readyz"):
+        assert httpx.get(f"{served.url}{path}").status_code == 200
+    index = httpx.get(f"{served.url}/")
+    assert index.status_code == 200
+    assert "swagger-ui" in index.text
+    # Only the server's own scripts: no third-party tag manager in the UI.
+    sources = re.findall(r'src="([^"]+)"', index.text)
+    assert sources
+    assert all(src.startswith("./static_content/") for src in sources)
+    assert "googletagmanager" not in index.text
+
+
+def _counter(metrics: str, path: str, code: int) -> float:
+    labels = rf'[^}}]*endpoint="{re.escape(path)}"[^}}]*http_response_code="{code}"[^}}]*'
+    pattern = rf"^bentoml_service_request_total\{{{labels}\}} (\S+)$"
+    return sum(float(m) for m in re.findall(pattern, metrics, flags=re.M))
+
+
+def test_metrics_count_requests(served: Served, rows: tuple[pd.DataFrame, list[str]]):
+    before = httpx.get(f"{served.url}/metrics").text
+    for _ in range(3):
+        assert _post(served, {"records": _records(rows[0].iloc[:2])}).status_code == 200
+    assert _post(served, {"records": []}).status_code == 422
+    after = httpx.get(f"{served.url}/metrics").text
+    assert _counter(after, "/predict", 200) - _counter(before, "/predict", 200) == 3
+    assert _counter(after, "/predict", 422) - _counter(before, "/predict", 422) == 1
+
+
+def test_openapi_spec_is_valid(served: Served):
+    spec = httpx.get(f"{served.url}/docs.json").json()
+    errors = list(OpenAPIV30SpecValidator(spec).iter_errors())
+    # BentoML 1.4's own task-status schema uses JSON Schema's `anyOf` null in an OpenAPI 3.0 spec;
+    # everything this service declares must validate.
+    foreign = {"TaskStatusResponse"}
+    ours = [e for e in errors if not (len(e.path) > 2 and e.path[2] in foreign)]
+    assert not ours, "\n".join(str(e) for e in ours)
+    assert {"/predict", "/metadata", "/readyz", "/metrics"} <= set(spec["paths"])
+    record = spec["components"]["schemas"]["Record"]
+    assert record["additionalProperties"] is False
+    assert "age" in record["required"]
+    assert record["properties"]["age"]["maximum"] == 100
+    assert record["properties"]["workclass"]["nullable"] is True
+
+
+@pytest.mark.parametrize("path", ["/predict", "/metadata"])
+def test_fuzzed_requests_never_get_a_server_error(served: Served, path: str):
+    """Property-based requests generated from the service's own OpenAPI spec (schemathesis)."""
+    schema = schemathesis.openapi.from_url(f"{served.url}/docs.json")
+    operation = schema[path]["POST"]
+    seen: list[int] = []
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(case=operation.as_strategy())
+    def call(case: Any) -> None:
+        response = case.call(timeout=30)
+        seen.append(response.status_code)
+        assert response.status_code < 500, response.text
+
+    call()
+    assert seen
+    assert "Traceback" not in served.log.read_text()
