@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -181,6 +182,23 @@ def test_model_card_shows_gates_and_refuses_failed_ones(trained_repo: Path, tmp_
 # --- image helpers that need no container engine ------------------------------------------
 
 
+def test_image_requirements_keep_what_installs_on_linux_cpython() -> None:
+    pins = "\n".join(
+        [
+            "# generated",
+            "--index-url https://pypi.org/simple",
+            'numpy==2.4.6 ; python_full_version < "3.12"',
+            'numpy==2.5.5 ; python_full_version >= "3.12"',
+            'pywin32==311 ; sys_platform == "win32"',
+            "scikit-learn==1.9.1  # via lastmile",
+        ]
+    )
+    assert release.image_requirements(pins, "3.11").split() == ["numpy==2.4.6", "scikit-learn==1.9.1"]
+    assert release.image_requirements(pins, "3.13").split() == ["numpy==2.5.5", "scikit-learn==1.9.1"]
+    with pytest.raises(release.ReleaseError, match="Unreadable requirement"):
+        release.image_requirements("numpy=2", "3.11")
+
+
 def test_sample_record_is_a_complete_row(trained_repo: Path, params) -> None:
     record = image.sample_record(trained_repo / "data/processed/test.parquet", params.features.all)
     assert set(record) == set(params.features.all)
@@ -212,3 +230,62 @@ def test_unknown_or_missing_container_tool_is_a_clear_error() -> None:
     # Without Docker: "docker is not installed"; with it: "not found by docker".
     with pytest.raises(image.ImageError, match="docker"):
         image.image_size_mb("localhost/lastmile:never-built", "docker")
+
+
+# --- the whole dry run, from a real bento -----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_dry_run_writes_everything_a_release_publishes(trained_repo: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "bentoml")}
+    tag_file = tmp_path / "bento.tag"
+    run(["lastmile", "package", "--tag-file", str(tag_file)], cwd=trained_repo, env=env)
+    bento = tag_file.read_text().strip()
+    out, outputs = tmp_path / "dist" / "release", tmp_path / "github_output"
+    command = ["lastmile", "release", "prepare", "--out", str(out), "--bento", bento]
+    command += ["--repository", REPOSITORY, "--github-output", str(outputs)]
+    result = run(command, cwd=trained_repo, env=env)
+    assert "release 0.1.0 (first)" in result.stdout
+
+    assert sorted(p.name for p in out.iterdir()) == [
+        "Dockerfile",
+        "context",
+        "metrics.json",
+        "model-card.md",
+        "release-notes.md",
+        "release.json",
+        "sbom.cdx.json",
+    ]
+    manifest = json.loads((out / "release.json").read_text())
+    assert (manifest["version"], manifest["tag"], manifest["bento"]) == ("0.1.0", "v0.1.0", bento)
+    assert manifest["image_tags"][0] == "ghcr.io/acme/lastmile:0.1.0"
+    assert "version=0.1.0\ntag=v0.1.0\nimage=ghcr.io/acme/lastmile\n" in outputs.read_text()
+
+    # The build context is what `docker buildx build` gets: the lean Dockerfile, the bento and its model.
+    dockerfile = (out / "Dockerfile").read_text()
+    assert dockerfile == (out / manifest["dockerfile"]).read_text()
+    assert "AS builder" in dockerfile and "COPY --from=builder /app/.venv /app/.venv" in dockerfile
+    assert "build-essential" not in dockerfile and "\nUSER bentoml\n" in dockerfile
+    model_files = {p.name for p in (out / "context" / "models").rglob("*") if p.is_file()}
+    assert {"model.joblib", "model.json"} <= model_files
+    assert (out / "context" / "env" / "python" / "requirements.txt").exists()
+
+    # SBOM: every pinned serving requirement, at its version, under the image as root component.
+    sbom = json.loads((out / "sbom.cdx.json").read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
+    assert sbom["metadata"]["component"]["name"] == "ghcr.io/acme/lastmile"
+    assert sbom["metadata"]["component"]["version"] == "0.1.0"
+    components = [(c["name"].lower(), c.get("version")) for c in sbom["components"]]
+    pins = (out / "context" / "env" / "python" / "requirements.txt").read_text()
+    installed = release.image_requirements(pins, "3.11").split()
+    assert sorted(components) == sorted(tuple(line.lower().split("==")) for line in installed)
+    assert {"scikit-learn", "bentoml", "numpy"} <= {name for name, _ in components}
+    assert len([name for name, _ in components if name == "numpy"]) == 1  # one per Python in the lock
+
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["metrics"] == json.loads((trained_repo / "reports" / "metrics.json").read_text())
+    assert "## Per-group metrics" in (out / "model-card.md").read_text()
+
+    # A second run replaces the folder whole and leaves no staging folder behind.
+    run(command, cwd=trained_repo, env=env)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["release"]

@@ -432,8 +432,42 @@ def write_build_context(bento_tag: str, out: Path, enable_buildkit: bool = True)
     return out / DOCKERFILE_IN_CONTEXT
 
 
+def image_requirements(requirements: str, python_version: str) -> str:
+    """The requirement lines that install in the image: markers evaluated for CPython on Linux x86-64.
+
+    A lock for several Pythons pins e.g. one numpy for 3.11 and another for 3.12+; only one is installed.
+    """
+    from packaging.markers import Marker
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    environment = {
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "os_name": "posix",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "python_version": python_version,
+        "python_full_version": f"{python_version}.0",
+    }
+    kept = []
+    for line in requirements.splitlines():
+        text = line.split(" #", 1)[0].strip()
+        if not text or text.startswith(("#", "-")):
+            continue
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement as exc:
+            raise ReleaseError(f"Unreadable requirement {text!r} in the bento: {exc}") from exc
+        marker: Marker | None = requirement.marker
+        if marker is None or marker.evaluate(environment):
+            requirement.marker = None
+            kept.append(str(requirement))
+    return "\n".join(kept) + "\n"
+
+
 def write_sbom(requirements: Path, out: Path, name: str, version: str) -> None:
-    """CycloneDX JSON of the Python packages the image installs (the bento's locked requirements)."""
+    """CycloneDX JSON of the Python packages the image installs (from the bento's pinned requirements)."""
     pyproject = out.parent / ".sbom-component.toml"
     # The SBOM's root component is the serving image, not this repository's Python package.
     pyproject.write_text(f'[project]\nname = "{name}"\nversion = "{version}"\n', encoding="utf-8")
@@ -463,6 +497,13 @@ def write_sbom(requirements: Path, out: Path, name: str, version: str) -> None:
         pyproject.unlink(missing_ok=True)
     if result.returncode != 0:
         raise ReleaseError(f"Could not write the SBOM from {requirements}: {result.stderr.strip()}")
+
+
+def _image_python(bento: Any) -> str:
+    """The image's Python MAJOR.MINOR, as the bento's build options name it."""
+    options = getattr(bento.info, "docker", None) or getattr(bento.info, "image", None)
+    version = getattr(options, "python_version", None)
+    return str(version) if version else f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def _requirements(context: Path) -> Path:
@@ -507,8 +548,13 @@ def prepare(
         bento = _bento(bento_tag)
         dockerfile = write_build_context(str(bento.tag), staging / "context")
         shutil.copy2(dockerfile, staging / "Dockerfile")
-        log.info("SBOM (CycloneDX) from the bento's locked requirements")
-        write_sbom(_requirements(staging / "context"), staging / "sbom.cdx.json", plan.image, plan.version)
+        log.info("SBOM (CycloneDX) from the bento's pinned requirements")
+        context = staging / "context"
+        python_version = _image_python(bento)
+        installed = staging / ".image-requirements.txt"
+        installed.write_text(image_requirements(_requirements(context).read_text(), python_version))
+        write_sbom(installed, staging / "sbom.cdx.json", plan.image, plan.version)
+        installed.unlink()
         log.info("model card, release notes, metrics")
         write_text(staging / "model-card.md", render_model_card(plan, evidence, params))
         write_text(staging / "release-notes.md", render_release_notes(plan, evidence))
