@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from lastmile import report
 from lastmile.pr_artifact import PNG_SIGNATURE, link_targets, pack, validate
 from tests.conftest import _copy_repo, git_add_commit, run, set_source
 
@@ -41,8 +42,16 @@ def history(tmp_path_factory: pytest.TempPathFactory, sample_source: Path) -> Pa
 
 
 def _report(repo: Path, base: str, out: str) -> str:
+    """Through the real CLI, as `make report` and CI run it."""
     run(["lastmile", "report", "--base", base, "--out", out], cwd=repo)
     return (repo / out / "report.md").read_text(encoding="utf-8")
+
+
+def _report_in_process(repo: Path, base: str, out: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The same command's function, called in this process (so coverage sees it)."""
+    monkeypatch.chdir(repo)
+    result = report.run(base, Path(out))
+    return result.markdown.read_text(encoding="utf-8")
 
 
 def _metrics(repo: Path, rev: str) -> dict[str, float]:
@@ -93,16 +102,16 @@ def test_report_shows_the_branch_against_main(history: Path) -> None:
     assert artifact.pr_number == 7 and validate(folder).conclusion in {"success", "failure", "neutral"}
 
 
-def test_first_pr_without_baseline_metrics(history: Path) -> None:
-    markdown = _report(history, "no-metrics", "reports/pr-first")
+def test_first_pr_without_baseline_metrics(history: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    markdown = _report_in_process(history, "no-metrics", "reports/pr-first", monkeypatch)
     head = _metrics(history, "feature")
     cells = _row(markdown, "ROC AUC")
     assert cells[1] == "—" and cells[2] == f"{head['roc_auc']:.4f}" and cells[4] == "—"
     assert "No baseline" in markdown and "first model PR" in markdown
 
 
-def test_nothing_changed(history: Path) -> None:
-    markdown = _report(history, "feature", "reports/pr-same")
+def test_nothing_changed(history: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    markdown = _report_in_process(history, "feature", "reports/pr-same", monkeypatch)
     for label in HEADLINE.values():
         cells = _row(markdown, label)
         assert cells[1] == cells[2] and cells[3] == "= 0"
@@ -110,7 +119,7 @@ def test_nothing_changed(history: Path) -> None:
     assert "Parameters: none changed" in markdown and "data unchanged" in markdown
 
 
-def test_gate_verdict_comes_first(history: Path, tmp_path: Path) -> None:
+def test_gate_verdict_comes_first(history: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gates = history / "reports/gates.json"
     gates.write_text(
         json.dumps(
@@ -131,7 +140,7 @@ def test_gate_verdict_comes_first(history: Path, tmp_path: Path) -> None:
         encoding="utf-8",
     )
     try:
-        markdown = _report(history, "main", "reports/pr-gates")
+        markdown = _report_in_process(history, "main", "reports/pr-gates", monkeypatch)
     finally:
         gates.unlink()
     assert markdown.splitlines()[0] == "### ❌ 1 of 2 quality gates failed: roc_auc_floor"
