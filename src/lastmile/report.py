@@ -33,11 +33,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE = "main"
 DEFAULT_OUT = Path("reports/pr")
-PREDICTIONS = Path("reports/predictions.csv")
-SLICES = Path("reports/slices.json")
-FAIRNESS = Path("reports/fairness.json")
-IMPORTANCE = Path("reports/importance.json")
-GATES = Path("reports/gates.json")
+GATES = Path("reports/gates.json")  # written by `lastmile gate`
 IMPORTANCE_FIGURE = paths.FIGURES_DIR / "importance.png"
 
 # (key, label, higher is better)
@@ -263,10 +259,10 @@ def _bootstrap(inputs: Inputs, settings: BootstrapParams) -> tuple[dict[str, dic
 
     Same settings as the gates (`gates.bootstrap` in params.yaml), so the verdicts agree.
     """
-    base, head = inputs.base.csv(PREDICTIONS), inputs.head.csv(PREDICTIONS)
+    base, head = inputs.base.csv(paths.PREDICTIONS), inputs.head.csv(paths.PREDICTIONS)
     if base is None or head is None:
         missing = inputs.base.label if base is None else "this branch"
-        return {}, f"No `{PREDICTIONS}` at {missing}, so no confidence intervals"
+        return {}, f"No `{paths.PREDICTIONS}` at {missing}, so no confidence intervals"
     names = [key for key, _, _ in HEADLINE if key in inputs.head_metrics and key in inputs.base_metrics]
     try:
         results: dict[str, Any] = compare_all(
@@ -396,7 +392,7 @@ def _validation_section(inputs: Inputs) -> list[str]:
 
 
 def _fairness_section(inputs: Inputs) -> list[str]:
-    head, base = inputs.head.json(FAIRNESS), inputs.base.json(FAIRNESS) or {}
+    head, base = inputs.head.json(paths.FAIRNESS), inputs.base.json(paths.FAIRNESS) or {}
     if not isinstance(head, dict) or not head:
         return []
     body: list[str] = []
@@ -406,7 +402,12 @@ def _fairness_section(inputs: Inputs) -> list[str]:
             continue
         old = base.get(feature, {}) if isinstance(base, dict) else {}
         dpd, eod = result.get("demographic_parity_difference"), result.get("equalized_odds_difference")
-        summary_parts.append(f"{feature} {dpd:.3f}" if isinstance(dpd, int | float) else feature)
+        old_dpd = old.get("demographic_parity_difference")
+        if isinstance(dpd, int | float):
+            change = _change(old_dpd, dpd, higher_is_better=False) if isinstance(old_dpd, int | float) else ""
+            summary_parts.append(f"{feature} {dpd:.3f}" + (f" ({change})" if change else ""))
+        else:
+            summary_parts.append(str(feature))
         body += [
             f"**{_cell(feature)}**: demographic parity difference {_cell(dpd)} "
             f"({_short(inputs.base.label)} {_cell(old.get('demographic_parity_difference'))}), "
@@ -435,7 +436,7 @@ def _slice_metric(metrics: dict[str, Any]) -> str | None:
 
 
 def _slices_section(inputs: Inputs) -> list[str]:
-    head, base = inputs.head.json(SLICES), inputs.base.json(SLICES)
+    head, base = inputs.head.json(paths.SLICES), inputs.base.json(paths.SLICES)
     if not isinstance(head, dict) or not isinstance(head.get("slices"), list):
         return []
     slices = [s for s in head["slices"] if isinstance(s, dict) and isinstance(s.get("metrics"), dict)]
@@ -463,7 +464,7 @@ def _slices_section(inputs: Inputs) -> list[str]:
         *_table(header, rows, "lrrrrr"),
     ]
     if len(slices) > MAX_SLICES:
-        body += ["", f"{len(slices) - MAX_SLICES} more slices in `{SLICES}`."]
+        body += ["", f"{len(slices) - MAX_SLICES} more slices in `{paths.SLICES}`."]
     return _details(f"🧩 Slices: {len(slices)} ({metric}; smallest {smallest:,} rows)", body)
 
 
@@ -475,7 +476,7 @@ def _ranked(importance: Any) -> list[dict[str, Any]]:
 
 
 def _importance_section(inputs: Inputs, out: Path) -> list[str]:
-    head, base = inputs.head.json(IMPORTANCE), inputs.base.json(IMPORTANCE)
+    head, base = inputs.head.json(paths.IMPORTANCE), inputs.base.json(paths.IMPORTANCE)
     if not _ranked(head):
         return []
     features = _ranked(head)
