@@ -115,8 +115,11 @@ def test_bad_repository_and_no_git(tmp_path: Path, history: Path) -> None:
 def test_version_command_prints_the_plan(history: Path) -> None:
     tag(history, "v0.3.0")
     commit(history, "feat: more")
-    result = run(["lastmile", "release", "version", "--repository", REPOSITORY], cwd=history)
+    outputs = history / "github_output"
+    command = ["lastmile", "release", "version", "--repository", REPOSITORY, "--github-output", str(outputs)]
+    result = run(command, cwd=history)
     assert json.loads(result.stdout)["version"] == "0.4.0"
+    assert "version=0.4.0\ntag=v0.4.0\nprevious_tag=v0.3.0\n" in outputs.read_text()
     bad = run(["lastmile", "release", "version", "--version", "0.1.0"], cwd=history, check=False)
     assert bad.returncode == 1 and "not higher than the last release v0.3.0" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -259,7 +262,8 @@ def test_dry_run_writes_everything_a_release_publishes(trained_repo: Path, tmp_p
     manifest = json.loads((out / "release.json").read_text())
     assert (manifest["version"], manifest["tag"], manifest["bento"]) == ("0.1.0", "v0.1.0", bento)
     assert manifest["image_tags"][0] == "ghcr.io/acme/lastmile:0.1.0"
-    assert "version=0.1.0\ntag=v0.1.0\nimage=ghcr.io/acme/lastmile\n" in outputs.read_text()
+    assert "version=0.1.0\ntag=v0.1.0\nprevious_tag=\nimage=ghcr.io/acme/lastmile\n" in outputs.read_text()
+    assert f"context={out / 'context'}\n" in outputs.read_text()
 
     # The build context is what `docker buildx build` gets: the lean Dockerfile, the bento and its model.
     dockerfile = (out / "Dockerfile").read_text()

@@ -141,12 +141,33 @@ BackendOption = Annotated[
 ]
 
 
+GithubOutputOption = Annotated[
+    Path | None,
+    typer.Option("--github-output", envvar="GITHUB_OUTPUT", help="Append step outputs (key=value) here."),
+]
+
+
+def _append_outputs(path: Path | None, text: str) -> None:
+    if path is not None:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
 @release_app.command("version")
-def release_version(repository: RepositoryOption = "local/lastmile", version: VersionOption = None) -> None:
+def release_version(
+    repository: RepositoryOption = "local/lastmile",
+    version: VersionOption = None,
+    github_output: GithubOutputOption = None,
+) -> None:
     """Print the next version, its git tag and image tags as JSON (rule: `lastmile.release` docs)."""
     from lastmile import release
 
-    typer.echo(_guard(lambda: release.describe(release.plan_release(Path.cwd(), repository, version))))
+    def run() -> str:
+        plan = release.plan_release(Path.cwd(), repository, version)
+        _append_outputs(github_output, release.github_outputs(plan))
+        return release.describe(plan)
+
+    typer.echo(_guard(run))
 
 
 @release_app.command("model-card")
@@ -174,9 +195,7 @@ def release_prepare(
     bento: BentoOption = "lastmile:latest",
     repository: RepositoryOption = "local/lastmile",
     version: VersionOption = None,
-    github_output: Annotated[
-        Path | None, typer.Option("--github-output", envvar="GITHUB_OUTPUT", help="Append step outputs here.")
-    ] = None,
+    github_output: GithubOutputOption = None,
     params: ParamsOption = paths.PARAMS,
 ) -> None:
     """Everything a release publishes, up to the network: version, tags, build context, SBOM, model card."""
@@ -191,9 +210,7 @@ def release_prepare(
             params=_params(params),
             explicit_version=version,
         )
-        if github_output is not None:
-            with github_output.open("a", encoding="utf-8") as handle:
-                handle.write(release.github_outputs(done.plan, out))
+        _append_outputs(github_output, release.github_outputs(done.plan, out))
         typer.echo(
             f"release {done.plan.version} ({done.plan.bump}) of bento {done.bento} prepared in {out}/:"
         )

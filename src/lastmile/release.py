@@ -584,17 +584,19 @@ def prepare(
     return Prepared(out=out, plan=plan, bento=str(bento.tag), files=files)
 
 
-def github_outputs(plan: ReleasePlan, out: Path) -> str:
+def github_outputs(plan: ReleasePlan, out: Path | None = None) -> str:
     """`key=value` lines for `$GITHUB_OUTPUT`: what the workflow's later steps need."""
     values = {
         "version": plan.version,
         "tag": plan.tag,
+        "previous_tag": plan.previous_tag or "",
         "image": plan.image,
         "image_tags": ",".join(plan.image_tags),
-        "context": str(out / "context"),
-        "dockerfile": str(out / "context" / DOCKERFILE_IN_CONTEXT),
         "already_released": str(plan.bump == "none").lower(),
     }
+    if out is not None:
+        values["context"] = str(out / "context")
+        values["dockerfile"] = str(out / "context" / DOCKERFILE_IN_CONTEXT)
     return "".join(f"{key}={value}\n" for key, value in values.items())
 
 
