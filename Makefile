@@ -69,7 +69,10 @@ clean: ## Remove the virtual environment and tool caches (not data or models)
 # BASE is the git ref to compare with; `main` falls back to `origin/main` (CI checkouts have no local main).
 # RUN_URL (set by CI) links the comment to the run whose artifacts hold the full report.
 BASE ?= main
-.PHONY: report
+.PHONY: gate report
+gate: $(SYNCED) ## Quality gates (params.yaml `gates:`) on reports/ against BASE's committed evaluation
+	lastmile gate --base '$(BASE)'
+
 report: $(SYNCED) ## PR comment (Markdown + plots) in reports/pr/, comparing with BASE (default main)
 	lastmile report --base '$(BASE)' $(if $(RUN_URL),--run-url '$(RUN_URL)')
 

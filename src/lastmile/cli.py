@@ -117,6 +117,30 @@ def summary() -> None:
     typer.echo(_guard(render))
 
 
+@app.command()
+def gate(
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Git ref whose committed reports/ are the baseline, e.g. origin/main."),
+    ] = None,
+    baseline_dir: Annotated[
+        Path | None,
+        typer.Option("--baseline-dir", help="Folder with a baseline's metrics.json (fairness, predictions)."),
+    ] = None,
+    params: ParamsOption = paths.PARAMS,
+) -> None:
+    """Check the quality gates (`gates:` in params.yaml) on reports/; exit 1 if any fails.
+
+    Prints a table and writes reports/gates.json. Without a baseline, regression gates pass.
+    """
+    from lastmile import gate as gates
+
+    result = _guard(lambda: gates.run(_params(params), base_ref=base, baseline_dir=baseline_dir))
+    typer.echo(gates.render_table(result))
+    if not result.passed:
+        raise typer.Exit(1)
+
+
 release_app = typer.Typer(
     help="Release: version, model card, build context, SBOM and the serving image.", no_args_is_help=True
 )

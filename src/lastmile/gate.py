@@ -1,0 +1,269 @@
+"""Quality gates: the checks a model change must pass before it merges (`gates:` in params.yaml).
+
+Four kinds:
+- floor: a metric's worst acceptable value (a minimum for scores, a maximum for losses);
+- regression: how much a metric may worsen against the baseline (the base branch's evaluation).
+  When both commits' predictions on the same test rows are available, a paired bootstrap decides:
+  the gate fails only on a significant regression (the whole confidence interval of the change is
+  on the worse side of zero) that is also larger than the allowed worsening. Otherwise (the test
+  rows differ, or a commit has no predictions) the plain change is compared with the allowance;
+- fairness: a bound on each sensitive feature's demographic parity or equalized odds difference;
+- fairness_regression: how much such a difference may grow against the baseline.
+Without a baseline the two regression kinds pass with "no baseline".
+
+`check` is pure (evaluations in, results out); `run` reads the files and writes `reports/gates.json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from lastmile import baseline, paths
+from lastmile.baseline import Evaluation
+from lastmile.bootstrap import LOWER_IS_BETTER, Comparison, compare_all, rows_match
+from lastmile.data import write_json
+from lastmile.errors import LastmileError
+from lastmile.params import FairnessBound, GateParams, MetricName, Params
+
+Kind = Literal["floor", "regression", "fairness", "fairness_regression"]
+# Written by `lastmile gate` after `dvc repro`, not by a stage: it depends on the baseline chosen.
+GATES_JSON = Path("reports/gates.json")
+DIGITS = 6
+# Values are rounded to 6 digits when written: equality must not fail on the last bit.
+SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class GateResult:
+    name: str
+    kind: Kind
+    value: float | None  # None when there is nothing to compare with
+    threshold: float
+    op: Literal[">=", "<="]  # passing means `value op threshold`
+    passed: bool
+    detail: str
+    comparison: Comparison | None = None  # the paired bootstrap behind a regression gate
+
+
+@dataclass(frozen=True)
+class GateReport:
+    passed: bool
+    baseline: str | None
+    gates: list[GateResult] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _round(value: float) -> float:
+    return round(float(value), DIGITS)
+
+
+def _metric(metrics: dict[str, Any], name: str, source: str) -> float:
+    if not isinstance(metrics.get(name), int | float):
+        raise LastmileError(f"{source}: metrics.json has no number {name!r}; re-run `dvc repro`.")
+    return float(metrics[name])
+
+
+def floor_gates(floors: dict[MetricName, float], current: Evaluation) -> list[GateResult]:
+    results = []
+    for metric, floor in floors.items():
+        value = _metric(current.metrics, metric, current.source)
+        lower_is_better = metric in LOWER_IS_BETTER
+        passed = value <= floor + SLACK if lower_is_better else value >= floor - SLACK
+        side = "above the ceiling" if lower_is_better else "below the floor"
+        results.append(
+            GateResult(
+                name=f"{metric} floor",
+                kind="floor",
+                value=_round(value),
+                threshold=floor,
+                op="<=" if lower_is_better else ">=",
+                passed=passed,
+                detail="" if passed else f"{metric} {value:.4f} is {side} {floor:.4f}",
+            )
+        )
+    return results
+
+
+def _paired_comparisons(
+    gates: GateParams, current: Evaluation, base: Evaluation
+) -> tuple[dict[str, Comparison], str]:
+    """Bootstrap comparisons for the regression metrics, or none and the reason."""
+    if current.predictions is None or base.predictions is None:
+        return {}, "no predictions to pair"
+    if not rows_match(base.predictions, current.predictions):
+        return {}, "the test rows differ from the base's"
+    settings = gates.bootstrap
+    comparisons = compare_all(
+        base.predictions,
+        current.predictions,
+        list(gates.max_regression),
+        base_threshold=float(base.metrics.get("threshold", 0.5)),
+        head_threshold=float(current.metrics.get("threshold", 0.5)),
+        resamples=settings.resamples,
+        confidence=settings.confidence,
+        seed=settings.seed,
+    )
+    return comparisons, ""
+
+
+def _regression_gate(
+    metric: MetricName,
+    allowed: float,
+    current: Evaluation,
+    base: Evaluation | None,
+    comparison: Comparison | None,
+    why_plain: str,
+) -> GateResult:
+    lower_is_better = metric in LOWER_IS_BETTER
+    base_value = base.metrics.get(metric) if base else None
+    value: float | None = None
+    passed, detail = True, "no baseline"
+    if isinstance(base_value, int | float):
+        current_value = _metric(current.metrics, metric, current.source)
+        value = _round(current_value - base_value)
+        too_large = (value if lower_is_better else -value) > allowed + SLACK
+        detail = f"{base_value:.4f} -> {current_value:.4f} ({value:+.4f})"
+        if comparison is None:
+            passed, detail = not too_large, f"{detail}; plain threshold: {why_plain}"
+        else:
+            significant = comparison["verdict"] == "significant regression"
+            passed = not (significant and too_large)
+            detail += (
+                f", {comparison['confidence']:.0%} CI {comparison['ci_low']:+.4f} to "
+                f"{comparison['ci_high']:+.4f}: {comparison['verdict']}"
+            )
+            if significant:
+                detail += f", {'beyond' if too_large else 'within'} the allowed {allowed:.4f}"
+    return GateResult(
+        name=f"{metric} vs base",
+        kind="regression",
+        value=value,
+        threshold=allowed if lower_is_better else -allowed,
+        op="<=" if lower_is_better else ">=",
+        passed=passed,
+        detail=detail,
+        comparison=comparison,
+    )
+
+
+def regression_gates(gates: GateParams, current: Evaluation, base: Evaluation | None) -> list[GateResult]:
+    comparisons, why_plain = _paired_comparisons(gates, current, base) if base else ({}, "")
+    return [
+        _regression_gate(metric, allowed, current, base, comparisons.get(metric), why_plain)
+        for metric, allowed in gates.max_regression.items()
+    ]
+
+
+def _measure(fairness: dict[str, Any] | None, feature: str, measure: str) -> float | None:
+    group = (fairness or {}).get(feature)
+    value = group.get(measure) if isinstance(group, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _fairness_bound(label: str, value: float | None, bound: float) -> GateResult:
+    passed = value is not None and value <= bound + SLACK
+    detail = "" if passed else "not computed" if value is None else f"{value:.4f} exceeds {bound:.4f}"
+    return GateResult(label, "fairness", value, bound, "<=", passed, detail)
+
+
+def _fairness_increase(label: str, value: float | None, base_value: float | None, limit: float) -> GateResult:
+    name = f"{label} vs base"
+    if base_value is None or value is None:
+        return GateResult(name, "fairness_regression", None, limit, "<=", True, "no baseline")
+    increase = _round(value - base_value)
+    detail = f"{base_value:.4f} -> {value:.4f} ({increase:+.4f})"
+    return GateResult(name, "fairness_regression", increase, limit, "<=", increase <= limit + SLACK, detail)
+
+
+def fairness_gates(gates: GateParams, current: Evaluation, base: Evaluation | None) -> list[GateResult]:
+    """Absolute bounds (`max`) and growth against the baseline (`max_increase`) per feature and measure."""
+    results = []
+    for feature, bounds in gates.fairness.items():
+        if feature not in (current.fairness or {}):
+            raise LastmileError(
+                f"{current.source}: fairness.json has no sensitive feature {feature!r}, which "
+                "gates.fairness names; re-run `dvc repro`."
+            )
+        for measure in type(bounds).model_fields:
+            bound: FairnessBound = getattr(bounds, measure)
+            label = f"{feature} {measure.removesuffix('_difference').replace('_', ' ')}"
+            value = _measure(current.fairness, feature, measure)
+            if bound.max is not None:
+                results.append(_fairness_bound(label, value, bound.max))
+            if bound.max_increase is not None:
+                base_value = _measure(base.fairness, feature, measure) if base else None
+                results.append(_fairness_increase(label, value, base_value, bound.max_increase))
+    return results
+
+
+def check(gates: GateParams, current: Evaluation, base: Evaluation | None) -> GateReport:
+    """Every gate of `gates` on the current evaluation, against `base` when there is one."""
+    results = [
+        *floor_gates(gates.floors, current),
+        *regression_gates(gates, current, base),
+        *fairness_gates(gates, current, base),
+    ]
+    return GateReport(
+        passed=all(r.passed for r in results), baseline=base.source if base else None, gates=results
+    )
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def render_table(report: GateReport) -> str:
+    """The gates as an aligned text table, then the verdict."""
+    header = ("gate", "kind", "value", "threshold", "result", "detail")
+    rows = [
+        (
+            r.name,
+            r.kind,
+            _number(r.value),
+            f"{r.op} {r.threshold:.4f}",
+            "pass" if r.passed else "FAIL",
+            r.detail,
+        )
+        for r in report.gates
+    ]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in [header, *rows]
+    ]
+    failed = [r.name for r in report.gates if not r.passed]
+    verdict = (
+        f"PASSED: all {len(report.gates)} gates pass"
+        if report.passed
+        else f"FAILED: {len(failed)} of {len(report.gates)} gates fail ({', '.join(failed)})"
+    )
+    source = report.baseline or "none (regression gates pass with 'no baseline')"
+    return "\n".join([f"Quality gates, baseline: {source}", *(line.rstrip() for line in lines), verdict])
+
+
+def run(
+    params: Params,
+    *,
+    base_ref: str | None = None,
+    baseline_dir: Path | None = None,
+    reports_dir: Path = paths.METRICS.parent,
+    out: Path = GATES_JSON,
+) -> GateReport:
+    """Check the gates on `reports_dir` against a git ref or a folder; write the result to `out`."""
+    if base_ref is not None and baseline_dir is not None:
+        raise LastmileError("Pass either --base or --baseline-dir, not both.")
+    current = baseline.current(reports_dir)
+    base = None
+    if base_ref is not None:
+        base = baseline.from_git(base_ref)
+    elif baseline_dir is not None:
+        base = baseline.from_directory(baseline_dir)
+    report = check(params.gates, current, base)
+    if base is None and (base_ref or baseline_dir):
+        report = replace(report, baseline=f"{base_ref or baseline_dir} holds no evaluation yet")
+    write_json(out, report.as_dict())
+    return report

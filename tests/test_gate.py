@@ -1,0 +1,318 @@
+"""Quality gates: each kind passing and failing on the sample model's real reports, then the CLI."""
+
+import copy
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn import metrics as skm
+
+from lastmile import baseline, gate
+from lastmile.baseline import Evaluation
+from lastmile.errors import LastmileError
+from lastmile.params import GateParams
+from tests.conftest import git_add_commit, run
+
+
+@pytest.fixture(scope="module")
+def base(trained_repo: Path) -> Evaluation:
+    evaluation = baseline.from_directory(trained_repo / "reports")
+    assert evaluation is not None and evaluation.predictions is not None and evaluation.fairness is not None
+    return evaluation
+
+
+def _scored(predictions: pd.DataFrame, fairness: dict[str, Any] | None, source: str = "head") -> Evaluation:
+    """An evaluation whose metrics are computed from `predictions` (threshold 0.5)."""
+    y, proba = predictions["actual"], predictions["probability"]
+    metrics = {
+        "roc_auc": skm.roc_auc_score(y, proba),
+        "pr_auc": skm.average_precision_score(y, proba),
+        "brier": skm.brier_score_loss(y, proba),
+        "log_loss": skm.log_loss(y, proba),
+        "threshold": 0.5,
+    }
+    return Evaluation(source, metrics, fairness, predictions)
+
+
+def _degraded(evaluation: Evaluation, share: float, seed: int = 0) -> Evaluation:
+    """The same test rows, with `share` of the probabilities pulled halfway to the wrong label."""
+    assert evaluation.predictions is not None
+    frame = evaluation.predictions.copy()
+    rows = frame.sample(frac=share, random_state=seed).index
+    frame.loc[rows, "probability"] = 0.5 * frame.loc[rows, "probability"] + 0.5 * (
+        1 - frame.loc[rows, "actual"]
+    )
+    return _scored(frame, evaluation.fairness)
+
+
+def _gates(**sections: Any) -> GateParams:
+    return GateParams.model_validate(sections)
+
+
+def _only(report: gate.GateReport) -> gate.GateResult:
+    assert len(report.gates) == 1
+    return report.gates[0]
+
+
+@pytest.mark.parametrize(
+    ("floors", "passed"),
+    [
+        ({"roc_auc": 0.5}, True),
+        ({"roc_auc": 0.999}, False),
+        ({"brier": 0.5}, True),  # a loss: the floor is its worst acceptable (largest) value
+        ({"brier": 0.001}, False),
+    ],
+)
+def test_floor(base: Evaluation, floors: dict[str, float], passed: bool) -> None:
+    result = _only(gate.check(_gates(floors=floors), base, None))
+    ((metric, bound),) = floors.items()
+    assert result.kind == "floor" and result.threshold == bound
+    assert result.value == pytest.approx(base.metrics[metric], abs=1e-6)
+    assert result.op == ("<=" if metric == "brier" else ">=")
+    assert result.passed is passed
+    assert passed or "floor" in result.detail or "ceiling" in result.detail
+
+
+def test_regression_without_baseline_passes(base: Evaluation) -> None:
+    result = _only(gate.check(_gates(max_regression={"roc_auc": 0.005}), base, None))
+    assert result.kind == "regression" and result.passed and result.value is None
+    assert result.detail == "no baseline"
+
+
+def test_regression_unchanged_model_passes(base: Evaluation) -> None:
+    result = _only(gate.check(_gates(max_regression={"roc_auc": 0.0}), base, base))
+    assert result.passed and result.value == 0
+    assert result.comparison is not None and result.comparison["verdict"] == "no measurable change"
+
+
+def test_significant_regression_beyond_the_allowance_fails(base: Evaluation) -> None:
+    head = _degraded(base, share=0.4)
+    result = _only(gate.check(_gates(max_regression={"roc_auc": 0.005}), head, base))
+    assert result.comparison is not None and result.comparison["verdict"] == "significant regression"
+    assert result.value is not None and result.value < -0.005 and result.threshold == -0.005
+    assert not result.passed and "beyond the allowed" in result.detail
+    # The same drop within a generous allowance passes, and says so.
+    lenient = _only(gate.check(_gates(max_regression={"roc_auc": 0.5}), head, base))
+    assert lenient.passed and "within the allowed" in lenient.detail
+
+
+def _mixed(evaluation: Evaluation, shift: int) -> Evaluation:
+    """Twenty positives scored 0.05 higher and twenty others 0.05 lower: gains and losses mixed."""
+    assert evaluation.predictions is not None
+    frame = evaluation.predictions.copy()
+    positives = np.roll(frame.index[frame["actual"] == 1].to_numpy(), shift)
+    up, down = positives[0::2][:20], positives[1::2][:20]
+    frame.loc[up, "probability"] = (frame.loc[up, "probability"] + 0.05).clip(0, 1)
+    frame.loc[down, "probability"] = (frame.loc[down, "probability"] - 0.05).clip(0, 1)
+    return _scored(frame, evaluation.fairness)
+
+
+def test_a_drop_within_noise_passes_even_beyond_the_allowance(base: Evaluation) -> None:
+    within_noise = 0
+    for shift in range(0, 42, 7):
+        result = _only(gate.check(_gates(max_regression={"roc_auc": 0.0}), _mixed(base, shift), base))
+        assert result.comparison is not None and result.value is not None
+        if result.comparison["verdict"] == "worse within noise":
+            within_noise += 1
+            # A drop larger than the (zero) allowance, but not a real one: the gate passes.
+            assert result.value < 0 and result.comparison["ci_low"] < 0 < result.comparison["ci_high"]
+            assert result.passed
+        else:
+            assert result.passed is (result.comparison["verdict"] != "significant regression")
+    assert within_noise >= 2
+
+
+def test_without_paired_predictions_the_plain_threshold_decides(base: Evaluation) -> None:
+    head = _degraded(base, share=0.4)
+    for current, reason in (
+        (Evaluation("head", head.metrics, head.fairness, None), "no predictions to pair"),
+        (_scored(head.predictions.assign(row_id=lambda f: "other-" + f["row_id"]), None), "test rows differ"),
+    ):
+        strict = _only(gate.check(_gates(max_regression={"roc_auc": 0.005}), current, base))
+        assert not strict.passed and strict.comparison is None and reason in strict.detail
+        lenient = _only(gate.check(_gates(max_regression={"roc_auc": 0.5}), current, base))
+        assert lenient.passed
+
+
+def test_regression_of_a_loss_is_a_rise(base: Evaluation) -> None:
+    head = _degraded(base, share=0.4)
+    result = _only(gate.check(_gates(max_regression={"log_loss": 0.01}), head, base))
+    assert result.op == "<=" and result.threshold == 0.01
+    assert result.value is not None and result.value > 0.01 and not result.passed
+
+
+def _fairness_with(fairness: dict[str, Any], feature: str, measure: str, value: float) -> dict[str, Any]:
+    changed = copy.deepcopy(fairness)
+    changed[feature][measure] = value
+    return changed
+
+
+def test_fairness_bounds(base: Evaluation) -> None:
+    assert base.fairness is not None
+    value = base.fairness["sex"]["demographic_parity_difference"]
+    below = _gates(fairness={"sex": {"demographic_parity_difference": {"max": value + 0.01}}})
+    above = _gates(fairness={"sex": {"demographic_parity_difference": {"max": value - 0.01}}})
+    passing, failing = _only(gate.check(below, base, None)), _only(gate.check(above, base, None))
+    assert passing.kind == failing.kind == "fairness"
+    assert passing.name == "sex demographic parity" and passing.value == value
+    assert passing.passed and not failing.passed and "exceeds" in failing.detail
+
+
+def test_fairness_regression(base: Evaluation) -> None:
+    assert base.fairness is not None
+    odds = base.fairness["race"]["equalized_odds_difference"]
+    gates = _gates(fairness={"race": {"equalized_odds_difference": {"max_increase": 0.05}}})
+    worse = Evaluation(
+        "head",
+        base.metrics,
+        _fairness_with(base.fairness, "race", "equalized_odds_difference", odds + 0.08),
+        None,
+    )
+    slightly = Evaluation(
+        "head",
+        base.metrics,
+        _fairness_with(base.fairness, "race", "equalized_odds_difference", odds + 0.04),
+        None,
+    )
+    failing, passing = _only(gate.check(gates, worse, base)), _only(gate.check(gates, slightly, base))
+    assert failing.kind == "fairness_regression" and failing.value == pytest.approx(0.08)
+    assert not failing.passed and passing.passed
+    first = _only(gate.check(gates, worse, Evaluation("base", base.metrics, None, None)))
+    assert first.passed and first.detail == "no baseline"
+
+
+def test_fairness_gate_on_a_feature_the_evaluation_lacks_is_an_error(base: Evaluation) -> None:
+    gates = _gates(fairness={"sex": {"demographic_parity_difference": {"max": 0.2}}})
+    with pytest.raises(LastmileError, match=r"fairness\.json has no sensitive feature 'sex'"):
+        gate.check(gates, Evaluation("old", base.metrics, {"race": {}}, None), None)
+
+
+def test_report_and_table(base: Evaluation) -> None:
+    gates = _gates(floors={"roc_auc": 0.999, "pr_auc": 0.1}, max_regression={"roc_auc": 0.005})
+    report = gate.check(gates, base, base)
+    assert not report.passed and report.baseline == base.source
+    table = gate.render_table(report)
+    assert "roc_auc floor" in table and "FAIL" in table and "pass" in table
+    assert table.splitlines()[-1] == "FAILED: 1 of 3 gates fail (roc_auc floor)"
+    as_json = json.loads(json.dumps(report.as_dict()))
+    assert {"passed", "gates"} <= set(as_json)
+    assert {"name", "kind", "value", "threshold", "passed", "detail"} <= set(as_json["gates"][0])
+
+
+# ---- the real command -------------------------------------------------------------------------
+
+PASSING_GATES = {
+    "floors": {"roc_auc": 0.6},
+    "max_regression": {"roc_auc": 0.005, "pr_auc": 0.01},
+    "fairness": {"sex": {"demographic_parity_difference": {"max": 0.9, "max_increase": 0.2}}},
+}
+
+
+def _set_gates(repo: Path, gates: dict[str, Any]) -> None:
+    params_file = repo / "params.yaml"
+    params = yaml.safe_load(params_file.read_text())
+    params["gates"] = gates
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture
+def repo(trained_repo: Path, tmp_path: Path) -> Path:
+    """A writable copy of the trained sample repository, with gates that its model passes, committed."""
+    copy_ = tmp_path / "repo"
+    shutil.copytree(trained_repo, copy_, symlinks=True)
+    _set_gates(copy_, PASSING_GATES)
+    git_add_commit(copy_, "gates for the sample")
+    return copy_
+
+
+def _gate(repo: Path, *args: str) -> tuple[int, str, str, dict[str, Any] | None]:
+    (repo / "reports/gates.json").unlink(missing_ok=True)
+    result = run(["lastmile", "gate", *args], cwd=repo, check=False)
+    written = repo / "reports/gates.json"
+    return (
+        result.returncode,
+        result.stdout,
+        result.stderr,
+        json.loads(written.read_text()) if written.exists() else None,
+    )
+
+
+def test_cli_passes_and_writes_gates_json(repo: Path) -> None:
+    code, out, _, written = _gate(repo)
+    assert code == 0 and out.splitlines()[-1].startswith("PASSED")
+    assert written is not None and written["passed"] is True and written["baseline"] is None
+    assert {g["detail"] for g in written["gates"] if g["kind"] == "regression"} == {"no baseline"}
+    code, out, _, written = _gate(repo, "--base", "HEAD")
+    assert code == 0 and written is not None and written["baseline"].startswith("HEAD (")
+    verdicts = {g["comparison"]["verdict"] for g in written["gates"] if g["kind"] == "regression"}
+    assert verdicts == {"no measurable change"}
+
+
+def test_cli_fails_on_a_failing_floor(repo: Path) -> None:
+    _set_gates(repo, {"floors": {"roc_auc": 0.999}})
+    code, out, _, written = _gate(repo)
+    assert code == 1 and "FAIL" in out and out.splitlines()[-1].startswith("FAILED: 1 of 1")
+    assert written is not None and written["passed"] is False
+
+
+def test_cli_fails_on_a_real_regression_against_the_base_commit(repo: Path) -> None:
+    params_file = repo / "params.yaml"
+    params = yaml.safe_load(params_file.read_text())
+    params["model"]["hist_gradient_boosting"] |= {"max_iter": 2, "learning_rate": 0.02, "max_leaf_nodes": 2}
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["dvc", "repro", "-q"], cwd=repo)
+    code, out, _, written = _gate(repo, "--base", "HEAD")
+    assert code == 1, out
+    assert written is not None
+    failed = {g["name"]: g for g in written["gates"] if not g["passed"]}
+    assert "roc_auc vs base" in failed
+    assert failed["roc_auc vs base"]["comparison"]["verdict"] == "significant regression"
+
+
+def test_cli_first_pull_request_has_no_baseline(repo: Path) -> None:
+    empty_tree = run(["git", "mktree"], cwd=repo, input="").stdout.strip()
+    commit = run(["git", "commit-tree", empty_tree, "-m", "nothing yet"], cwd=repo).stdout.strip()
+    run(["git", "update-ref", "refs/heads/empty", commit], cwd=repo)
+    code, out, _, written = _gate(repo, "--base", "empty")
+    assert code == 0 and "holds no evaluation yet" in out
+    assert written is not None
+    assert {g["detail"] for g in written["gates"] if g["kind"].endswith("regression")} == {"no baseline"}
+
+
+def test_cli_finds_the_base_locally_or_on_the_remote(repo: Path) -> None:
+    run(["git", "update-ref", "refs/remotes/origin/only-remote", "HEAD"], cwd=repo)
+    code, _, _, written = _gate(repo, "--base", "only-remote")
+    assert code == 0 and written is not None and written["baseline"].startswith("origin/only-remote (")
+    code, _, _, written = _gate(repo, "--base", "origin/main")  # no remote main: the local one
+    assert code == 0 and written is not None and written["baseline"].startswith("main (")
+
+
+def test_cli_baseline_folder(repo: Path, tmp_path: Path) -> None:
+    shutil.copytree(repo / "reports", tmp_path / "base")
+    code, _, _, written = _gate(repo, "--baseline-dir", str(tmp_path / "base"))
+    assert code == 0 and written is not None and written["baseline"] == str(tmp_path / "base")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--base", "no-such-branch"], "Unknown git ref 'no-such-branch'"),
+        (["--base", "HEAD", "--baseline-dir", "reports"], "either --base or --baseline-dir"),
+        (["--baseline-dir", "missing"], "does not exist"),
+    ],
+)
+def test_cli_bad_baseline_is_a_clear_error(repo: Path, args: list[str], message: str) -> None:
+    code, out, err, written = _gate(repo, *args)
+    assert code == 1 and message in err and "Traceback" not in err
+    assert written is None and out == ""
+
+
+def test_cli_without_an_evaluation_says_what_to_run(repo: Path) -> None:
+    shutil.rmtree(repo / "reports")
+    code, _, err, _ = _gate(repo)
+    assert code == 1 and "dvc repro" in err and "Traceback" not in err
