@@ -103,7 +103,10 @@ def train(params: ParamsOption = paths.PARAMS) -> None:
 
 @app.command()
 def evaluate(params: ParamsOption = paths.PARAMS) -> None:
-    """Score the model on the test split: metrics, curves for `dvc plots`, and PNG figures."""
+    """Score the model on the test split at the decision threshold chosen by params.yaml.
+
+    Writes metrics, predictions, slices, fairness, permutation importance, curves and figures.
+    """
     from lastmile.stages import evaluate as stage
 
     _guard(lambda: stage.run(_params(params)))

@@ -31,7 +31,7 @@ from lastmile.importance import permutation_importances
 from lastmile.model import load_model, positive_proba
 from lastmile.params import Params
 from lastmile.plots import bar_plot, confusion_plot, line_plot
-from lastmile.slices import groups, slice_columns, slice_report
+from lastmile.slices import slice_columns, slice_report
 from lastmile.threshold import choose_threshold, out_of_fold_proba
 
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def run(
     _write_csv(out.predictions, predictions.build(test, y_true, proba))
 
     write_json(out.slices, slice_report(named_slices, y_true, proba, threshold))
-    sensitive = {feature: groups(test[feature]) for feature in params.features.sensitive}
+    sensitive = {feature: named_slices[feature] for feature in params.features.sensitive}
     write_json(out.fairness, fairness_report(y_true, proba, threshold, sensitive))
     settings = params.evaluation.importance
     log.info(
