@@ -8,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from lastmile.cli import app
 from lastmile.pr_artifact import PNG_SIGNATURE, ArtifactError, pack, pr_number, validate, write_verdict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,3 +126,10 @@ def test_module_runs_on_a_bare_python_without_the_project_installed(folder: Path
     assert ok.stdout.startswith("pr_number=12\n")
     bad = subprocess.run([*command, '[{"number": 99}]'], capture_output=True, text=True, env=env, check=False)
     assert bad.returncode == 2 and "belongs to" in bad.stderr and not bad.stdout
+
+
+def test_cli_commands(folder: Path) -> None:
+    ok = CliRunner().invoke(app, ["pr-artifact", "validate", str(folder)])
+    assert ok.exit_code == 0 and ok.output.startswith("pr_number=12\nconclusion=success\n")
+    bad = CliRunner().invoke(app, ["pr-artifact", "pack", str(folder), "--pr-number", "12abc"])
+    assert bad.exit_code == 2 and "positive integer" in bad.output
