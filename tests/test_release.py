@@ -245,7 +245,8 @@ def test_dry_run_writes_everything_a_release_publishes(trained_repo: Path, tmp_p
     run(["lastmile", "package", "--tag-file", str(tag_file)], cwd=trained_repo, env=env)
     bento = tag_file.read_text().strip()
     out, outputs = tmp_path / "dist" / "release", tmp_path / "github_output"
-    command = ["lastmile", "release", "prepare", "--out", str(out), "--bento", bento]
+    relative_out = os.path.relpath(out, trained_repo)  # as `make release-dry-run` passes it
+    command = ["lastmile", "release", "prepare", "--out", relative_out, "--bento", bento]
     command += ["--repository", REPOSITORY, "--github-output", str(outputs)]
     result = run(command, cwd=trained_repo, env=env)
     assert "release 0.1.0 (first)" in result.stdout

@@ -427,6 +427,7 @@ def write_build_context(bento_tag: str, out: Path, enable_buildkit: bool = True)
     `docker buildx build -f out/env/docker/Dockerfile out` then builds the same image as
     `bentoml containerize`.
     """
+    out = out.resolve()  # the context below is built from another working directory
     with _containerfile_context(_bento(bento_tag), enable_buildkit) as context:
         shutil.copytree(context, out, symlinks=True)
     return out / DOCKERFILE_IN_CONTEXT
@@ -536,6 +537,8 @@ def prepare(
     explicit_version: str | None = None,
 ) -> Prepared:
     """Write everything a release publishes into `out`, replacing it only once all of it is written."""
+    # Absolute: generating the Dockerfile changes the working directory for a moment.
+    root, out = root.resolve(), out.resolve()
     evidence = Evidence.load(root)
     evidence.require_passed_gates()
     plan = plan_release(root, repository, explicit_version)
@@ -595,8 +598,8 @@ def github_outputs(plan: ReleasePlan, out: Path | None = None) -> str:
         "already_released": str(plan.bump == "none").lower(),
     }
     if out is not None:
-        values["context"] = str(out / "context")
-        values["dockerfile"] = str(out / "context" / DOCKERFILE_IN_CONTEXT)
+        values["context"] = str(out.resolve() / "context")
+        values["dockerfile"] = str(out.resolve() / "context" / DOCKERFILE_IN_CONTEXT)
     return "".join(f"{key}={value}\n" for key, value in values.items())
 
 
