@@ -4,7 +4,8 @@ For each data size (the snapshot resampled to 1x, 4x, 16x its rows) it times, in
 of this repository:
 - `dvc repro` of the whole pipeline (ingest, validate, split, train, evaluate: five processes);
 - the baseline: one plain Python process that reads the same CSV with pandas, splits it, fits the
-  same scikit-learn estimator, computes the same metrics and draws the same four PNGs;
+  same scikit-learn estimator, computes the same metrics, fairness by group (fairlearn) and
+  permutation importance (same rows and repeats), and draws the same PNGs;
 - at 1x, the no-op re-run (`dvc repro` with nothing changed) and `lastmile summary`.
 Prints a Markdown table (paste it into the README). Run: `make bench` or
 `python benchmarks/pipeline.py --sizes 1 4`.
@@ -33,7 +34,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn import metrics
+from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
 from sklearn.calibration import calibration_curve
+from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
 from lastmile.model import build_pipeline
 from lastmile.params import load_params
@@ -56,6 +59,18 @@ for i, (xs, ys) in enumerate(curves):
     fig, ax = plt.subplots(); ax.plot(xs, ys); fig.savefig(f"baseline-{i}.png"); plt.close(fig)
 fig, ax = plt.subplots(); ax.imshow(metrics.confusion_matrix(y, pred))
 fig.savefig("baseline-cm.png"); plt.close(fig)
+for column in params.features.sensitive:
+    groups = test[column].to_numpy()
+    rates = {"selection_rate": lambda t, p: p.mean()}
+    MetricFrame(metrics=rates, y_true=y, y_pred=pred, sensitive_features=groups)
+    demographic_parity_difference(y, pred, sensitive_features=groups)
+    equalized_odds_difference(y, pred, sensitive_features=groups)
+imp = params.evaluation.importance
+rows = np.random.default_rng(0).choice(len(test), size=min(imp.max_rows, len(test)), replace=False)
+result = permutation_importance(model, test[params.features.all].iloc[rows], test["income"].iloc[rows],
+                                scoring="roc_auc", n_repeats=imp.n_repeats, random_state=0)
+fig, ax = plt.subplots(); ax.barh(params.features.all, result.importances_mean)
+fig.savefig("baseline-importance.png"); plt.close(fig)
 print(f"roc_auc {scores[4]:.4f}")
 """
 
