@@ -63,3 +63,18 @@ def test_missing_feature_column(tmp_path: Path, params: Params, train_table: Pat
 def test_missing_model_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(LastmileError, match="dvc repro"):
         load_model(tmp_path)
+
+
+def test_evaluation_and_gate_settings_do_not_change_the_version(
+    tmp_path: Path, params: Params, train_table: Path
+) -> None:
+    params = params.model_copy(
+        update={"model": params.model.model_copy(update={"kind": "logistic_regression"})}
+    )
+    first = train.run(params, table=train_table, out=tmp_path / "a")
+    gates = params.gates.model_copy(update={"floors": {"roc_auc": 0.5}})
+    evaluation = params.evaluation.model_copy(update={"seed": 7})
+    changed = params.model_copy(update={"gates": gates, "evaluation": evaluation})
+    assert (
+        train.run(changed, table=train_table, out=tmp_path / "b")["model_version"] == first["model_version"]
+    )

@@ -31,10 +31,10 @@ def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL
     labels = frame[params.target.column]
     data_hash = frame_hash(frame)
     model_params = params.model.model_dump()
-    # Same training inputs -> same version: the version names what the model was made from.
-    fingerprint = json.dumps(
-        {"data": data_hash, "params": params.model_dump(exclude={"data"})}, sort_keys=True
-    )
+    # Same training inputs -> same version: the version names what the model was made from, not
+    # how it is evaluated or gated afterwards (`evaluation`, `gates`).
+    made_from = params.model_dump(include={"target", "features", "split", "model"})
+    fingerprint = json.dumps({"data": data_hash, "params": made_from}, sort_keys=True)
     version = f"{__version__}+{hashlib.sha256(fingerprint.encode()).hexdigest()[:12]}"
 
     pipeline = build_pipeline(params.features, params.model)
