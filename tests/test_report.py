@@ -150,6 +150,15 @@ def test_gate_verdict_comes_first(history: Path, monkeypatch: pytest.MonkeyPatch
     assert summary.startswith("### ❌") and "ROC AUC" in summary and ".png" not in summary
 
 
+def test_base_found_as_a_remote_branch(history: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI checkouts have `origin/main` but no local `main`: the bare name must still resolve."""
+    main = run(["git", "rev-parse", "main"], cwd=history).stdout.strip()
+    run(["git", "remote", "add", "origin", str(history)], cwd=history)
+    run(["git", "update-ref", "refs/remotes/origin/only-remote", main], cwd=history)
+    markdown = _report_in_process(history, "only-remote", "reports/pr-remote", monkeypatch)
+    assert _row(markdown, "ROC AUC")[1] == f"{_metrics(history, 'main')['roc_auc']:.4f}"
+
+
 def test_unknown_base_is_a_clear_error_and_writes_nothing(history: Path) -> None:
     result = run(
         ["lastmile", "report", "--base", "no-such-branch", "--out", "reports/pr-bad"], history, check=False

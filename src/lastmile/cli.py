@@ -290,7 +290,7 @@ def release_smoke(
 @app.command()
 def report(
     base: Annotated[
-        str, typer.Option("--base", help="Git ref to compare with; `main` falls back to `origin/main`.")
+        str, typer.Option("--base", help="Git ref to compare with (a local or remote branch, tag or commit).")
     ] = "main",
     out: Annotated[
         Path, typer.Option("--out", help="Folder for report.md, its plots and verdict.json.")

@@ -113,20 +113,18 @@ class Result:
 # ---------------------------------------------------------------- gathering, through DVC
 
 
-def _resolve(repo: Any, ref: str) -> tuple[str, str]:
-    """The base ref and its commit; `main` falls back to `origin/main` (CI checkouts have no local main)."""
+def _resolve(repo: Any, ref: str) -> str:
+    """The base's commit. DVC's git layer falls back to remote branches, so `main` finds
+    `origin/main` in CI checkouts, which have no local main."""
     from scmrepo.exceptions import RevError
 
-    candidates = [ref] if "/" in ref else [ref, f"origin/{ref}"]
-    for candidate in candidates:
-        try:
-            return candidate, str(repo.scm.resolve_rev(candidate))
-        except RevError:
-            continue
-    raise LastmileError(
-        f"Base revision {ref!r} not found (also tried {candidates[1:] or 'nothing else'}). "
-        "Fetch it (`git fetch origin main`), or pass another one with `--base`."
-    )
+    try:
+        return str(repo.scm.resolve_rev(ref))
+    except RevError:
+        raise LastmileError(
+            f"Base revision {ref!r} not found, locally or as a remote branch. "
+            "Fetch it (`git fetch origin main`), or pass another one with `--base`."
+        ) from None
 
 
 def _split_diff(result: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -158,14 +156,14 @@ def gather(base_ref: str, root: Path) -> Inputs:
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
-        name, sha = _resolve(repo, base_ref)
+        sha = _resolve(repo, base_ref)
         head_sha = str(repo.scm.get_rev())
-        log.info("report: comparing the workspace (%s) with %s (%s)", head_sha[:7], name, sha[:7])
+        log.info("report: comparing the workspace (%s) with %s (%s)", head_sha[:7], base_ref, sha[:7])
         metrics = repo.metrics.diff(a_rev=sha, b_rev="workspace", all=True)
         params = repo.params.diff(a_rev=sha, b_rev="workspace")
     # DVC's file system at the base commit: git-tracked files and DVC-cached outputs alike.
     # (Given a Repo object instead of a path, DVCFileSystem ignores `rev`.)
-    base = Snapshot(name, sha[:7], DVCFileSystem(str(root), rev=sha).read_bytes)
+    base = Snapshot(base_ref, sha[:7], DVCFileSystem(str(root), rev=sha).read_bytes)
     head = Snapshot("this branch", head_sha[:7], lambda path: (root / path).read_bytes())
     old, new = _split_diff(metrics)
     inputs = Inputs(
