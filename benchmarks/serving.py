@@ -6,7 +6,7 @@ concurrency 1, 8 and 32, with 1-record and 100-record requests, for a fixed time
 requests/s, rows/s, p50/p99 latency, errors, the ratio BentoML/bare, and cold start (process start
 to ready), then checks the targets of issue 4. Run it with `make bench` (after `make run`).
 
-    python benchmarks/serving.py [--seconds 4] [--warmup 1]
+    python benchmarks/serving.py [--seconds 4] [--warmup 1] [--rounds 2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -263,6 +263,17 @@ def _model_dir(env: dict[str, str]) -> tuple[str, Path]:
     return bento_tag, Path(out.stdout.strip().splitlines()[-1])
 
 
+def _best_rounds(rows: list[Row]) -> list[Row]:
+    """Per server and cell, the round with the most rows/s: other processes on a shared machine
+    only ever slow a round down, so the best round is the closest to what the server can do."""
+    best: dict[tuple[str, int, int], Row] = {}
+    for row in rows:
+        key = (row.server, row.concurrency, row.records)
+        if key not in best or row.rows_per_s > best[key].rows_per_s:
+            best[key] = row
+    return list(best.values())
+
+
 def _table(rows: list[Row]) -> str:
     bare = {(r.concurrency, r.records): r for r in rows if r.server == "bare"}
     lines = [
@@ -326,7 +337,8 @@ def main(args: argparse.Namespace) -> None:
         f"Serving benchmark: bento {bento_tag}, model {metadata['model_version']} ({metadata['model_kind']})"
     )
     print(
-        f"{args.seconds:g} s per cell after {args.warmup:g} s warm-up; server on core {SERVER_CORE}, "
+        f"{args.seconds:g} s per cell after {args.warmup:g} s warm-up, best of {args.rounds} "
+        f"alternating rounds; server on core {SERVER_CORE}, "
         f"load on core {LOAD_CORE} (taskset: {'yes' if shutil.which('taskset') else 'no'})",
         flush=True,
     )
@@ -362,7 +374,7 @@ def main(args: argparse.Namespace) -> None:
             print(f"  {name}: ready in {started[name].cold_start:.2f} s", flush=True)
         for size in SIZES:
             for concurrency in CONCURRENCY:
-                for name, server in started.items():
+                for name, server in [*started.items()] * args.rounds:
                     row = _measure(server, bodies_files[size], concurrency, size, args)
                     rows.append(row)
                     print(
@@ -375,6 +387,7 @@ def main(args: argparse.Namespace) -> None:
         for server in started.values():
             server.stop()
     cold = {name: server.cold_start for name, server in started.items()}
+    rows = _best_rounds(rows)
 
     print()
     print(_table(rows))
@@ -399,6 +412,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per cell")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each cell")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per cell (the best is kept)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     sub = parser.add_subparsers(dest="command")
     bare = sub.add_parser("serve-bare", help="(internal) run the bare Starlette app")

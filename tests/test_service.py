@@ -122,8 +122,10 @@ def test_predictions_equal_the_pipeline_exactly(
     assert response.headers["x-model-version"] == metadata["model_version"]
     probabilities = [p["probability"] for p in body["predictions"]]
     assert probabilities == expected.tolist()
+    # Labels at the decision threshold the evaluation chose and reported.
+    threshold = json.loads((served.repo / "reports/metrics.json").read_text())["threshold"]
     labels = [p["label"] for p in body["predictions"]]
-    assert labels == [">50K" if p >= 0.5 else "<=50K" for p in expected]
+    assert labels == [">50K" if p >= threshold else "<=50K" for p in expected]
 
 
 def test_optional_and_unused_columns(served: Served, rows: tuple[pd.DataFrame, list[str]]):
