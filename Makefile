@@ -34,7 +34,7 @@ setup: $(SYNCED) ## Create .venv from uv.lock (installs uv first if needed)
 
 run: $(SYNCED) ## Set up, run the pipeline (dvc repro) and print a summary
 	dvc repro
-	@$(MAKE) --no-print-directory bento
+	@$(MAKE) --no-print-directory --silent bento
 	@lastmile summary
 
 test: lint typecheck lint-workflows lint-k8s pytest ## Lint, type-check, lint workflows, run all tests
