@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -143,18 +144,19 @@ def test_model_card_reports_the_real_metrics(trained_repo: Path) -> None:
     assert metadata["model_version"] in card and metadata["training_data_hash"] in card
     assert "ghcr.io/acme/lastmile:0.1.0" in card
 
-    fairness = evidence.fairness
-    if fairness is None:  # the pipeline does not write per-group metrics (yet): the card says so
-        assert "Per-group metrics were not computed" in card
-    else:
-        for feature, report in fairness.items():
-            assert f"**{feature}**: demographic parity difference" in card
-            for group, stats in report["groups"].items():
-                assert f"| {group} | {stats['rows']:,} | {stats['selection_rate']:.4f} |" in card
+    assert evidence.fairness is not None and set(evidence.fairness) == {"sex", "race"}
+    for feature, report in evidence.fairness.items():
+        assert f"**{feature}**: demographic parity difference" in card
+        for group, stats in report["groups"].items():
+            assert f"| {group} | {stats['rows']:,} | {stats['selection_rate']:.4f} |" in card
 
     notes = release.render_release_notes(plan, evidence)
     assert f"roc_auc {metrics['roc_auc']:.4f}" in notes
     assert "(first release)" in notes and "ghcr.io/acme/lastmile:latest" in notes
+    many = [release.Commit(f"{n:040x}", f"fix: change {n}") for n in range(35)]
+    notes = release.render_release_notes(replace(plan, commits=many, previous_tag="v0.1.0"), evidence)
+    assert "## Changes since `v0.1.0`" in notes and "- fix: change 29 (" in notes
+    assert "- fix: change 30 (" not in notes and "- ... and 5 earlier commits" in notes
 
 
 def test_model_card_shows_gates_and_refuses_failed_ones(trained_repo: Path, tmp_path: Path) -> None:
@@ -168,12 +170,14 @@ def test_model_card_shows_gates_and_refuses_failed_ones(trained_repo: Path, tmp_
         ],
     }
     (repo / "reports" / "gates.json").write_text(json.dumps(gates))
+    (repo / "reports" / "fairness.json").unlink()
     evidence = release.Evidence.load(repo)
     card = release.render_model_card(
         release.plan_release(repo, REPOSITORY), evidence, load_params(repo / "params.yaml")
     )
     assert "Verdict: **FAILED**." in card
     assert "| dp_sex | max | 0.3000 | 0.2000 | FAIL |" in card
+    assert "Per-group metrics were not computed for this model" in card
 
     out = repo / "dist" / "release"
     result = run(["lastmile", "release", "prepare", "--out", str(out)], cwd=repo, check=False)

@@ -32,6 +32,7 @@ from typing import Any, Literal
 from lastmile import paths
 from lastmile.data import read_json, write_json, write_text
 from lastmile.errors import LastmileError
+from lastmile.gate import GATES_JSON
 from lastmile.model import load_metadata
 from lastmile.params import Params
 
@@ -43,6 +44,7 @@ DOCKERFILE_IN_CONTEXT = Path("env/docker/Dockerfile")
 _TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _BREAKING_SUBJECT = re.compile(r"^[a-zA-Z]+(\([^)]*\))?!:")
 _FEATURE_SUBJECT = re.compile(r"^feat(\([^)]*\))?:")
+MAX_NOTED_COMMITS = 30
 _HEADLINE = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier")
 
 Bump = Literal["major", "minor", "patch", "first", "explicit", "none"]
@@ -198,8 +200,8 @@ class Evidence:
             metadata=load_metadata(root / paths.MODEL_DIR),
             metrics=read_json(root / paths.METRICS),
             data_summary=_optional_json(root / paths.DATA_SUMMARY),
-            gates=_optional_json(root / "reports" / "gates.json"),
-            fairness=_optional_json(root / "reports" / "fairness.json"),
+            gates=_optional_json(root / GATES_JSON),
+            fairness=_optional_json(root / paths.FAIRNESS),
         )
 
     def require_passed_gates(self) -> None:
@@ -359,7 +361,10 @@ def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> 
 def render_release_notes(plan: ReleasePlan, evidence: Evidence) -> str:
     metrics = evidence.metrics
     since = f"since `{plan.previous_tag}`" if plan.previous_tag else "(first release)"
-    changes = [f"- {c.subject} (`{c.sha[:7]}`)" for c in plan.commits] or ["- No new commits."]
+    changes = [f"- {c.subject} (`{c.sha[:7]}`)" for c in plan.commits[:MAX_NOTED_COMMITS]]
+    if len(plan.commits) > MAX_NOTED_COMMITS:
+        changes.append(f"- ... and {len(plan.commits) - MAX_NOTED_COMMITS} earlier commits")
+    changes = changes or ["- No new commits."]
     gate = (
         "no gate report"
         if evidence.gates is None
