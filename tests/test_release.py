@@ -298,3 +298,44 @@ def test_dry_run_writes_everything_a_release_publishes(trained_repo: Path, tmp_p
     # A second run replaces the folder whole and leaves no staging folder behind.
     run(command, cwd=trained_repo, env=env)
     assert sorted(p.name for p in out.parent.iterdir()) == ["release"]
+
+
+# --- Kubernetes manifests: consistent with the image (schemas: `make lint-k8s`) -----------------
+
+
+def test_kubernetes_manifests_fit_the_image() -> None:
+    import yaml
+    from bentoml._internal.container.generate import BENTO_UID_GID
+
+    folder = Path(__file__).resolve().parents[1] / "deploy" / "kubernetes"
+    docs = {p.name: yaml.safe_load(p.read_text()) for p in folder.glob("*.yaml")}
+    kustomization = docs.pop("kustomization.yaml")
+    assert sorted(kustomization["resources"]) == sorted(docs)
+    by_kind = {doc["kind"]: doc for doc in docs.values()}
+
+    deployment = by_kind["Deployment"]
+    pod = deployment["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    assert container["image"] == kustomization["images"][0]["name"]
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert pod["spec"]["securityContext"]["runAsUser"] == BENTO_UID_GID  # the image's `bentoml` user
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert container["ports"][0]["containerPort"] == 3000
+    assert {"requests", "limits"} <= set(container["resources"])
+    # What BentoML writes at run time lands on emptyDir volumes, not on the read-only image.
+    env = {e["name"]: e["value"] for e in container["env"]}
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {env["BENTOML_HOME"], "/tmp"} <= mounts
+    volumes = {v["name"] for v in pod["spec"]["volumes"] if "emptyDir" in v}
+    assert {m["name"] for m in container["volumeMounts"]} <= volumes
+
+    labels = pod["metadata"]["labels"]
+    assert by_kind["Service"]["spec"]["selector"].items() <= labels.items()
+    assert by_kind["Service"]["spec"]["ports"][0]["targetPort"] == container["ports"][0]["name"]
+    assert (
+        by_kind["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    )
+    assert by_kind["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"].items() <= labels.items()
