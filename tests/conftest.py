@@ -119,9 +119,26 @@ def trained_repo(tmp_path_factory: pytest.TempPathFactory, sample_source: Path) 
     yield repo
 
 
+# The service runs only inside `bentoml serve`: when pytest-cov measures, the serving subprocesses
+# measure too (parallel data files next to .coverage, combined by pytest-cov at the end).
+_SUBPROCESS_COVERAGE: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not getattr(config.option, "cov_source", None) or getattr(config.option, "no_cov", False):
+        return
+    import coverage
+
+    settings = coverage.Coverage(config_file=str(ROOT / "pyproject.toml")).config
+    settings.parallel = True
+    settings.sigterm = True
+    settings.data_file = str(ROOT / ".coverage")
+    _SUBPROCESS_COVERAGE["COVERAGE_PROCESS_CONFIG"] = settings.serialize()
+
+
 def serving_env(home: Path) -> dict[str, str]:
     """Environment for `lastmile package` / `bentoml` commands using the BentoML store at `home`."""
-    return {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true"}
+    return {**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "true", **_SUBPROCESS_COVERAGE}
 
 
 @pytest.fixture(scope="session")
