@@ -32,6 +32,8 @@ def test_slices_name_columns_the_table_has() -> None:
     assert list(named) == ["sex", "age"]  # a sensitive feature listed again is not repeated
     with pytest.raises(LastmileError, match=r"\['workclass'\].*evaluation\.slices"):
         slice_columns(table, ["sex"], SliceParams(columns=["workclass"]))
+    with pytest.raises(LastmileError, match=r"\['sex'\] into numeric bands"):
+        slice_columns(table, ["sex"], SliceParams(bands={"sex": [1]}))
 
 
 def test_slice_report_counts_and_metrics() -> None:

@@ -92,6 +92,8 @@ def _paired_comparisons(
     gates: GateParams, current: Evaluation, base: Evaluation
 ) -> tuple[dict[str, Comparison], str]:
     """Bootstrap comparisons for the regression metrics, or none and the reason."""
+    if not gates.max_regression:
+        return {}, ""
     if current.predictions is None or base.predictions is None:
         return {}, "no predictions to pair"
     if not rows_match(base.predictions, current.predictions):

@@ -61,6 +61,12 @@ def slice_columns(table: pd.DataFrame, sensitive: list[str], params: SliceParams
             f"Slices name column(s) {missing} that the test table does not have: check "
             "`features.sensitive` and `evaluation.slices` in params.yaml."
         )
+    not_numeric = sorted(c for c in params.bands if not pd.api.types.is_numeric_dtype(table[c]))
+    if not_numeric:
+        raise LastmileError(
+            f"`evaluation.slices.bands` cuts column(s) {not_numeric} into numeric bands, but they are not "
+            "numeric: list them under `evaluation.slices.columns` instead."
+        )
     named: dict[str, pd.Series] = {column: groups(table[column]) for column in sensitive}
     named |= {column: bands(table[column], edges) for column, edges in params.bands.items()}
     for column in params.columns:
