@@ -105,7 +105,8 @@ def _post(served: Served, body: Any, **kwargs: Any) -> httpx.Response:
     return httpx.post(f"{served.url}/predict", json=body, timeout=60, **kwargs)
 
 
-@pytest.mark.parametrize("count", [1, 1000])
+# 1,500 rows exceed one batch (max_batch_size 1,000): the split request must come back whole, in order.
+@pytest.mark.parametrize("count", [1, 1000, MAX_RECORDS])
 def test_predictions_equal_the_pipeline_exactly(
     served: Served, rows: tuple[pd.DataFrame, list[str]], count: int
 ):
