@@ -221,11 +221,23 @@ def test_request_level_errors(served: Served, rows: tuple[pd.DataFrame, list[str
             "not supported",
         ),
         (httpx.post(url, content=b"x" * (MAX_RECORDS * 1024 + 1), headers=json_type), 413, "larger than"),
+        (httpx.post(url, content=b'{"records": [{"age": NaN}]}', headers=json_type), 422, '"value": "nan"'),
+        (
+            httpx.post(
+                f"{served.url}/metadata",
+                content=b"x",
+                headers={"content-type": "application/vnd.bentoml+pickle"},
+            ),
+            415,
+            "not supported",
+        ),
         (httpx.get(url), 405, ""),
     ]
     for response, status, text in cases:
         assert response.status_code == status, (status, text, response.text)
         assert text in response.text
+        if status != 405:
+            assert response.json()["error"]  # valid JSON with a message, whatever was sent
     log = served.log.read_text()
     assert "Traceback" not in log
 

@@ -6,6 +6,7 @@ so training and serving cannot disagree about what a valid row is.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -128,6 +129,8 @@ def _shown(value: Any) -> Any:
         return f"a list of {len(value)} item(s)"
     if isinstance(value, dict):
         return f"an object with {len(value)} key(s)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or infinity: keep the error body valid JSON
     return value
 
 

@@ -198,8 +198,8 @@ class RequestGuard:
 
         if scope["path"] == "/" and scope["method"] in ("GET", "HEAD"):
             await self._reply(send_with_version, 200, INDEX_HTML, b"text/html; charset=utf-8")
-        elif scope["path"] == self.predict_path and scope["method"] == "POST":
-            await self._guard_predict(scope, receive, send_with_version)
+        elif scope["method"] == "POST":
+            await self._guard_post(scope, receive, send_with_version)
         else:
             await self.app(scope, receive, send_with_version)
 
@@ -213,7 +213,8 @@ class RequestGuard:
         for message in _json_response(status, body):
             await send(message)
 
-    async def _guard_predict(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _guard_post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Every API call: JSON only, bounded size; `/predict` bodies are also checked in full."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         media_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
         if media_type not in JSON_MEDIA_TYPES:
@@ -244,7 +245,7 @@ class RequestGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        problem = _check_body(body)
+        problem = _check_body(body) if scope["path"] == self.predict_path else None
         if problem is not None:
             await self._refuse(send, *problem)
             return
