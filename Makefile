@@ -32,7 +32,7 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 
 setup: $(SYNCED) ## Create .venv from uv.lock (installs uv first if needed)
 
-run: $(SYNCED) ## Set up, run the pipeline (dvc repro) and print a summary
+run: $(SYNCED) ## Set up, run the pipeline (dvc repro), build the bento and print a summary
 	dvc repro
 	@$(MAKE) --no-print-directory --silent bento
 	@lastmile summary
