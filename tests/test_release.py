@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
+import subprocess
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -339,3 +343,51 @@ def test_kubernetes_manifests_fit_the_image() -> None:
         by_kind["HorizontalPodAutoscaler"]["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
     )
     assert by_kind["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+def test_server_user_is_read_from_the_started_process_group() -> None:
+    # A process named like the server, in its own process group, as run-image.sh starts it.
+    process = subprocess.Popen(
+        ["bash", "-c", "exec -a 'bentoml serve /bento' sleep 30"], start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while (
+            "bentoml serve" not in run(["ps", "-o", "args=", "-p", str(process.pid)], cwd=Path.cwd()).stdout
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert image._server_uid_in_group(process.pid) == os.getuid()
+        with pytest.raises(image.ImageError, match="No `bentoml serve` process"):
+            image._server_uid_in_group(os.getpgid(0))
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_readiness_wait_and_requests_over_http() -> None:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/readyz" else 404)
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            ok = isinstance(body["records"][0]["age"], int)
+            self.send_response(200 if ok else 422)
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}' if ok else b'{"error": "age"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        image._wait_ready(port)
+        assert image._post(port, "/predict", b'{"records": [{"age": 30}]}') == (200, '{"ok": true}')
+        assert image._post(port, "/predict", b'{"records": [{"age": "old"}]}') == (422, '{"error": "age"}')
+    finally:
+        server.shutdown()
