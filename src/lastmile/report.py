@@ -304,7 +304,7 @@ def _metrics_section(inputs: Inputs, settings: BootstrapParams) -> list[str]:
             "so there is nothing to compare with; the values above are this branch's.",
         ]
     else:
-        lines += ["", f"<sub>Log loss and Brier: lower is better. {ci_note}.</sub>"]
+        lines += ["", f"<sub>Log loss and Brier: lower is better. {ci_note.rstrip('.')}.</sub>"]
     return lines
 
 
