@@ -91,24 +91,24 @@ def test_packaging_again_reuses_the_stored_model(packaged: tuple[Path, str], tra
     assert "(already in the store)" in result.stdout
 
 
-def test_changed_files_of_the_same_version_replace_the_stored_model(
-    packaged: tuple[Path, str], trained_repo: Path, tmp_path: Path
-):
-    home, _ = packaged
+def test_changed_files_of_the_same_version_replace_the_stored_model(trained_repo: Path, tmp_path: Path):
+    home = tmp_path / "home"  # its own store: the session's bento keeps referring to the original
     work = tmp_path / "work"
     for name in ("models", "reports"):
         shutil.copytree(trained_repo / name, work / name)
     shutil.copy2(trained_repo / "contract.yaml", work / "contract.yaml")
+    first = run(["lastmile", "package", "--no-build"], cwd=work, env=serving_env(home))
     metadata_file = work / "models/model.json"
     metadata = json.loads(metadata_file.read_text())
     metadata["trained_at"] = "2000-01-01T00:00:00+00:00"
     metadata_file.write_text(json.dumps(metadata))
 
-    result = run(["lastmile", "package", "--no-build"], cwd=work, env=serving_env(home))
+    second = run(["lastmile", "package", "--no-build"], cwd=work, env=serving_env(home))
 
-    assert "already in the store" not in result.stdout
+    assert "already in the store" not in second.stdout
+    tag = second.stdout.split()[1]
+    assert tag == first.stdout.split()[1]
     code = "import bentoml,sys; print(bentoml.models.get(sys.argv[1]).path)"
-    tag = result.stdout.split()[1]
     stored = Path(run([sys.executable, "-c", code, tag], cwd=work, env=serving_env(home)).stdout.strip())
     assert json.loads((stored / "model.json").read_text())["trained_at"] == "2000-01-01T00:00:00+00:00"
 
