@@ -29,7 +29,6 @@ from lastmile.params import FairnessBound, GateParams, MetricName, Params
 
 Kind = Literal["floor", "regression", "fairness", "fairness_regression"]
 # Written by `lastmile gate` after `dvc repro`, not by a stage: it depends on the baseline chosen.
-GATES_JSON = Path("reports/gates.json")
 DIGITS = 6
 # Values are rounded to 6 digits when written: equality must not fail on the last bit.
 SLACK = 1e-9
@@ -253,7 +252,7 @@ def run(
     base_ref: str | None = None,
     baseline_dir: Path | None = None,
     reports_dir: Path = paths.METRICS.parent,
-    out: Path = GATES_JSON,
+    out: Path = paths.GATES,
 ) -> GateReport:
     """Check the gates on `reports_dir` against a git ref or a folder; write the result to `out`."""
     if base_ref is not None and baseline_dir is not None:

@@ -26,7 +26,6 @@ MODEL_NAME = "income-classifier"
 CONTRACT_FILE = "contract.yaml"
 METRICS_FILE = "metrics.json"
 GATES_FILE = "gates.json"
-GATES = Path("reports/gates.json")
 BENTOFILE = Path("bentofile.yaml")
 # The bento holds the `lastmile` package, so it is built from src/ (bentofile paths are relative to it).
 BUILD_CONTEXT = Path("src")
@@ -91,7 +90,7 @@ def _git_commit(cwd: Path) -> str:
 def import_model(
     model_dir: Path = paths.MODEL_DIR,
     metrics: Path = paths.METRICS,
-    gates: Path = GATES,
+    gates: Path = paths.GATES,
     contract: Path = paths.CONTRACT,
 ) -> tuple[str, bool]:
     """Copy the trained model into the BentoML model store; returns its tag and whether it was there."""

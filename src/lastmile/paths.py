@@ -20,3 +20,4 @@ PREDICTIONS = Path("reports/predictions.csv")
 SLICES = Path("reports/slices.json")
 FAIRNESS = Path("reports/fairness.json")
 IMPORTANCE = Path("reports/importance.json")
+GATES = Path("reports/gates.json")  # written by `lastmile gate`, outside the DVC pipeline

@@ -32,7 +32,6 @@ from typing import Any, Literal
 from lastmile import paths
 from lastmile.data import read_json, write_json, write_text
 from lastmile.errors import LastmileError
-from lastmile.gate import GATES_JSON
 from lastmile.model import load_metadata
 from lastmile.params import Params
 
@@ -200,7 +199,7 @@ class Evidence:
             metadata=load_metadata(root / paths.MODEL_DIR),
             metrics=read_json(root / paths.METRICS),
             data_summary=_optional_json(root / paths.DATA_SUMMARY),
-            gates=_optional_json(root / GATES_JSON),
+            gates=_optional_json(root / paths.GATES),
             fairness=_optional_json(root / paths.FAIRNESS),
         )
 

@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE = "main"
 DEFAULT_OUT = Path("reports/pr")
-GATES = Path("reports/gates.json")  # written by `lastmile gate`
 IMPORTANCE_FIGURE = paths.FIGURES_DIR / "importance.png"
 
 # (key, label, higher is better)
@@ -545,8 +544,8 @@ def _test_rows(inputs: Inputs) -> str | None:
 
 
 def render(inputs: Inputs, params: Params, out: Path, root: Path, run_url: str | None = None) -> Result:
-    gates = inputs.head.json(GATES)
-    gates_file, metrics_file = root / GATES, root / paths.METRICS
+    gates = inputs.head.json(paths.GATES)
+    gates_file, metrics_file = root / paths.GATES, root / paths.METRICS
     stale = gates_file.is_file() and gates_file.stat().st_mtime < metrics_file.stat().st_mtime
     conclusion, verdict = _verdict(gates, stale)
     data_headline, data_details = _data_section(inputs)
