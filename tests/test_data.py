@@ -118,3 +118,8 @@ def test_reading_missing_artifacts_says_what_to_run(tmp_path: Path) -> None:
         read_json(tmp_path / "x.json")
     with pytest.raises(LastmileError, match="dvc repro"):
         read_table(tmp_path / "x.parquet")
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path: Path) -> None:
+    write_json(tmp_path / "out.json", {})
+    assert (tmp_path / "out.json").stat().st_mode & 0o044 == 0o044  # group and others may read

@@ -139,6 +139,11 @@ def atomic_path(path: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(name)
+    # mkstemp makes the file private (0600); artifacts get the usual permissions, so that a
+    # server running as another user (the image's) can read them.
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o666 & ~umask)
     try:
         yield tmp
         tmp.replace(path)
