@@ -58,7 +58,7 @@ lint-k8s: $(SYNCED) ## Validate deploy/kubernetes against the Kubernetes schemas
 pytest: $(SYNCED) ## The test suite with coverage
 	pytest
 
-bench: $(SYNCED) ## Benchmarks (prints figures; not part of make test)
+bench: $(SYNCED) bento ## Benchmarks (prints figures; not part of make test)
 	python benchmarks/pipeline.py
 	python benchmarks/serving.py
 
