@@ -75,3 +75,11 @@ def test_errors_name_field_value_and_rule(record: type[BaseModel]):
     assert "unknown field" in fields["salary"]["rule"]
     assert body["count"] == len(body["problems"]) == 4
     assert body["error"].startswith("invalid request, 4 problem(s): ")
+
+
+def test_long_values_are_shortened_in_errors(record: type[BaseModel]):
+    with pytest.raises(ValidationError) as caught:
+        record.model_validate({**ROW, "sex": "x" * 5000})
+    value = describe_errors(caught.value)["problems"][0]["value"]
+    assert value.startswith("x" * 100)
+    assert value.endswith("(5,000 characters)")

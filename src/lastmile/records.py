@@ -26,6 +26,8 @@ from lastmile.contract import ColumnSpec, Contract
 
 # Field problems listed in one error response; the count says how many there were in all.
 MAX_PROBLEMS_SHOWN = 20
+# Offending strings are echoed up to this length, so a huge value cannot blow up the error body.
+MAX_VALUE_SHOWN = 100
 
 
 class RecordBase(BaseModel):
@@ -129,6 +131,8 @@ def _shown(value: Any) -> Any:
         return f"a list of {len(value)} item(s)"
     if isinstance(value, dict):
         return f"an object with {len(value)} key(s)"
+    if isinstance(value, str) and len(value) > MAX_VALUE_SHOWN:
+        return value[:MAX_VALUE_SHOWN] + f"... ({len(value):,} characters)"
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # JSON has no NaN or infinity: keep the error body valid JSON
     return value
