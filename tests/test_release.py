@@ -210,6 +210,21 @@ def test_image_requirements_keep_what_installs_on_linux_cpython() -> None:
         release.image_requirements("numpy=2", "3.11")
 
 
+def test_sbom_names_the_image_and_each_pinned_package(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("scikit-learn==1.9.1\nnumpy==2.4.6\n")
+    out = tmp_path / "sbom.cdx.json"
+    release.write_sbom(requirements, out, "ghcr.io/acme/lastmile", "1.2.3")
+    sbom = json.loads(out.read_text())
+    assert sbom["metadata"]["component"]["name"] == "ghcr.io/acme/lastmile"
+    assert sbom["metadata"]["component"]["version"] == "1.2.3"
+    purls = sorted(c["purl"] for c in sbom["components"])
+    assert purls == ["pkg:pypi/numpy@2.4.6", "pkg:pypi/scikit-learn@1.9.1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["requirements.txt", "sbom.cdx.json"]
+    with pytest.raises(release.ReleaseError, match="Could not write the SBOM"):
+        release.write_sbom(tmp_path / "missing.txt", tmp_path / "other.json", "x", "1.0.0")
+
+
 def test_sample_record_is_a_complete_row(trained_repo: Path, params) -> None:
     record = image.sample_record(trained_repo / "data/processed/test.parquet", params.features.all)
     assert set(record) == set(params.features.all)
