@@ -110,6 +110,21 @@ def test_explicit_version_must_be_higher(history: Path) -> None:
         release.plan_release(history, REPOSITORY, explicit="2.0")
 
 
+@pytest.mark.parametrize(
+    ("remote", "expected"),
+    [
+        ("git@github.com:Acme/Thing.git", "ghcr.io/acme/thing"),
+        ("https://github.com/acme/thing", "ghcr.io/acme/thing"),
+        ("https://gitlab.com/acme/thing.git", "ghcr.io/local/lastmile"),
+        (None, "ghcr.io/local/lastmile"),
+    ],
+)
+def test_image_name_defaults_to_the_github_remote(history: Path, remote: str | None, expected: str) -> None:
+    if remote:
+        run(["git", "remote", "add", "origin", remote], cwd=history)
+    assert release.plan_release(history).image == expected
+
+
 def test_bad_repository_and_no_git(tmp_path: Path, history: Path) -> None:
     with pytest.raises(release.ReleaseError, match="OWNER/NAME"):
         release.plan_release(history, "not a repo")

@@ -150,9 +150,11 @@ release_app = typer.Typer(
 app.add_typer(release_app, name="release")
 
 RepositoryOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--repository", envvar="GITHUB_REPOSITORY", help="OWNER/NAME; the image is ghcr.io/<owner>/<name>."
+        "--repository",
+        envvar="GITHUB_REPOSITORY",
+        help="OWNER/NAME; the image is ghcr.io/<owner>/<name>. Default: the GitHub `origin` remote.",
     ),
 ]
 VersionOption = Annotated[
@@ -182,7 +184,7 @@ def _append_outputs(path: Path | None, text: str) -> None:
 
 @release_app.command("version")
 def release_version(
-    repository: RepositoryOption = "local/lastmile",
+    repository: RepositoryOption = None,
     version: VersionOption = None,
     github_output: GithubOutputOption = None,
 ) -> None:
@@ -200,7 +202,7 @@ def release_version(
 @release_app.command("model-card")
 def release_model_card(
     out: Annotated[Path, typer.Option("--out", help="Markdown file to write.")] = Path("dist/model-card.md"),
-    repository: RepositoryOption = "local/lastmile",
+    repository: RepositoryOption = None,
     version: VersionOption = None,
     params: ParamsOption = paths.PARAMS,
 ) -> None:
@@ -220,7 +222,7 @@ def release_model_card(
 def release_prepare(
     out: Annotated[Path, typer.Option("--out", help="Output folder (replaced).")] = Path("dist/release"),
     bento: BentoOption = "lastmile:latest",
-    repository: RepositoryOption = "local/lastmile",
+    repository: RepositoryOption = None,
     version: VersionOption = None,
     github_output: GithubOutputOption = None,
     params: ParamsOption = paths.PARAMS,

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 REGISTRY = "ghcr.io"
 FIRST_VERSION = "0.1.0"
+LOCAL_REPOSITORY = "local/lastmile"
+_GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 DOCKERFILE_IN_CONTEXT = Path("env/docker/Dockerfile")
 _TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _BREAKING_SUBJECT = re.compile(r"^[a-zA-Z]+(\([^)]*\))?!:")
@@ -139,8 +141,19 @@ def image_name(repository: str) -> str:
     return f"{REGISTRY}/{repository.lower()}"
 
 
-def plan_release(repo: Path, repository: str, explicit: str | None = None) -> ReleasePlan:
+def default_repository(repo: Path) -> str:
+    """OWNER/NAME of the `origin` remote when it is on GitHub, else `local/lastmile`."""
+    try:
+        url = _git(repo, "remote", "get-url", "origin").strip()
+    except ReleaseError:
+        return LOCAL_REPOSITORY
+    match = _GITHUB_REMOTE.search(url)
+    return match.group(1) if match else LOCAL_REPOSITORY
+
+
+def plan_release(repo: Path, repository: str | None = None, explicit: str | None = None) -> ReleasePlan:
     """Compute the version, tag and image tags for releasing the commit checked out in `repo`."""
+    repository = repository or default_repository(repo)
     head = _git(repo, "rev-parse", "HEAD").strip()
     on_head = [name for name in _git(repo, "tag", "--points-at", "HEAD").split() if _TAG.match(name)]
     previous = [(v, name) for v, name in _release_tags(repo, "HEAD") if name not in on_head]
@@ -536,7 +549,7 @@ def prepare(
     out: Path,
     *,
     bento_tag: str,
-    repository: str,
+    repository: str | None,
     params: Params,
     explicit_version: str | None = None,
 ) -> Prepared:
