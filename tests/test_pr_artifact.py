@@ -133,3 +133,78 @@ def test_cli_commands(folder: Path) -> None:
     assert ok.exit_code == 0 and ok.output.startswith("pr_number=12\nconclusion=success\n")
     bad = CliRunner().invoke(app, ["pr-artifact", "pack", str(folder), "--pr-number", "12abc"])
     assert bad.exit_code == 2 and "positive integer" in bad.output
+
+
+@pytest.fixture
+def github_api(tmp_path: Path):
+    """A loopback HTTP server answering GET /repos/acme/app/pulls/N like GitHub's API."""
+    import http.server
+    import threading
+
+    pulls = {7: {"head": {"ref": "tune", "repo": {"full_name": "someone/app"}}}}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            number = int(self.path.rsplit("/", 1)[1])
+            assert self.headers["Authorization"] == "Bearer t0ken"
+            body = json.dumps(pulls.get(number, {"message": "Not Found"})).encode()
+            self.send_response(200 if number in pulls else 404)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _check_head(api: str, number: str, repo: str, branch: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "GITHUB_API_URL": api,
+        "GITHUB_REPOSITORY": "acme/app",
+        "GITHUB_TOKEN": "t0ken",
+        "PATH": "/usr/bin:/bin",
+    }
+    src = Path(__file__).resolve().parents[1] / "src"
+    return subprocess.run(
+        [
+            "python3",
+            "-m",
+            "lastmile.pr_artifact",
+            "check-head",
+            "--number",
+            number,
+            "--head-repository",
+            repo,
+            "--head-branch",
+            branch,
+        ],
+        env={**env, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_check_head_accepts_the_pr_this_run_built(github_api: str) -> None:
+    assert _check_head(github_api, "7", "someone/app", "tune").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("number", "repo", "branch", "message"),
+    [
+        ("7", "attacker/app", "tune", "refusing to post on another PR"),
+        ("7", "someone/app", "other", "refusing to post on another PR"),
+        ("8", "someone/app", "tune", "404"),
+    ],
+)
+def test_check_head_refuses_another_pr(
+    github_api: str, number: str, repo: str, branch: str, message: str
+) -> None:
+    result = _check_head(github_api, number, repo, branch)
+    assert result.returncode == ArtifactError.exit_code
+    assert message in result.stderr

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,6 +191,29 @@ def validate(folder: Path, expected_prs: list[int] | None = None) -> Artifact:
     return Artifact(number, str(conclusion), clean_title(title))
 
 
+def check_head(
+    number: int, head_repository: str, head_branch: str, *, api_url: str, repository: str, token: str
+) -> None:
+    """Refuse a PR number whose head is not the branch this run built.
+
+    For a fork, GitHub lists no PRs on the run, so the number comes from the (untrusted)
+    artifact alone; without this check a fork could aim its comment at someone else's PR.
+    Branch and repository, unlike the commit, stay the same when the PR gets a newer push.
+    """
+    request = urllib.request.Request(  # noqa: S310 - the runner's own GitHub API URL
+        f"{api_url.rstrip('/')}/repos/{repository}/pulls/{number}",
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        head = json.load(response).get("head") or {}
+    actual = ((head.get("repo") or {}).get("full_name"), head.get("ref"))
+    if actual != (head_repository, head_branch):
+        raise ArtifactError(
+            f"PR #{number} comes from {actual[0]}:{actual[1]}, but this run built "
+            f"{head_repository}:{head_branch}: refusing to post on another PR."
+        )
+
+
 def _expected(text: str) -> list[int]:
     """PR numbers from `toJSON(github.event.workflow_run.pull_requests)`."""
     if not text.strip():
@@ -209,10 +234,27 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="JSON list of the run's pull requests (github.event.workflow_run).",
     )
+    head = sub.add_parser(
+        "check-head",
+        help="Check that PR NUMBER's head is HEAD_REPOSITORY:HEAD_BRANCH (GitHub API; GITHUB_TOKEN).",
+    )
+    head.add_argument("--number", required=True)
+    head.add_argument("--head-repository", required=True)
+    head.add_argument("--head-branch", required=True)
     args = parser.parse_args(argv)
     try:
+        if args.command == "check-head":
+            check_head(
+                pr_number(args.number),
+                args.head_repository,
+                args.head_branch,
+                api_url=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
+                repository=os.environ["GITHUB_REPOSITORY"],
+                token=os.environ["GITHUB_TOKEN"],
+            )
+            return 0
         artifact = validate(args.folder, _expected(args.pull_requests))
-    except (LastmileError, ValueError, KeyError, TypeError) as exc:
+    except (LastmileError, ValueError, KeyError, TypeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - a command-line entry point
         return ArtifactError.exit_code
     sys.stdout.write(artifact.outputs())
