@@ -4,8 +4,8 @@ For each data size (the snapshot resampled to 1x, 4x, 16x its rows) it times, in
 of this repository:
 - `dvc repro` of the whole pipeline (ingest, validate, split, train, evaluate: five processes);
 - the baseline: one plain Python process that reads the same CSV with pandas, splits it, fits the
-  same scikit-learn estimator, computes the same metrics, fairness by group (fairlearn) and
-  permutation importance (same rows and repeats), and draws the same PNGs;
+  same scikit-learn estimator, computes the same metrics, the same per-slice metrics and fairness
+  rates by group (fairlearn), permutation importance (same rows and repeats), and draws the same PNGs;
 - at 1x, the no-op re-run (`dvc repro` with nothing changed) and `lastmile summary`.
 Prints a Markdown table (paste it into the README). Run: `make bench` or
 `python benchmarks/pipeline.py --sizes 1 4`.
@@ -34,7 +34,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn import metrics
-from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
+from fairlearn.metrics import (MetricFrame, count, demographic_parity_difference, equalized_odds_difference,
+                               false_positive_rate, selection_rate, true_positive_rate)
 from sklearn.calibration import calibration_curve
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import train_test_split
@@ -49,8 +50,8 @@ model = build_pipeline(params.features, params.model).fit(train[params.features.
 proba = model.predict_proba(test[params.features.all])[:, list(model.classes_).index(">50K")]
 y = (test["income"] == ">50K").to_numpy().astype(int)
 pred = (proba >= 0.5).astype(int)
-labels = (metrics.accuracy_score, metrics.precision_score, metrics.recall_score, metrics.f1_score)
-scores = [f(y, pred) for f in labels]
+scorers = (metrics.accuracy_score, metrics.precision_score, metrics.recall_score, metrics.f1_score)
+scores = [f(y, pred) for f in scorers]
 scores += [metrics.roc_auc_score(y, proba), metrics.average_precision_score(y, proba),
            metrics.log_loss(y, proba), metrics.brier_score_loss(y, proba)]
 curves = [metrics.roc_curve(y, proba)[:2], metrics.precision_recall_curve(y, proba)[:2][::-1],
@@ -59,12 +60,20 @@ for i, (xs, ys) in enumerate(curves):
     fig, ax = plt.subplots(); ax.plot(xs, ys); fig.savefig(f"baseline-{i}.png"); plt.close(fig)
 fig, ax = plt.subplots(); ax.imshow(metrics.confusion_matrix(y, pred))
 fig.savefig("baseline-cm.png"); plt.close(fig)
+rates = {"rows": count, "selection_rate": selection_rate, "true_positive_rate": true_positive_rate,
+         "false_positive_rate": false_positive_rate}
 for column in params.features.sensitive:
     groups = test[column].to_numpy()
-    rates = {"selection_rate": lambda t, p: p.mean()}
-    MetricFrame(metrics=rates, y_true=y, y_pred=pred, sensitive_features=groups)
+    MetricFrame(metrics=rates, y_true=y, y_pred=pred, sensitive_features=groups).by_group
     demographic_parity_difference(y, pred, sensitive_features=groups)
     equalized_odds_difference(y, pred, sensitive_features=groups)
+bands = pd.cut(test["age"], [0, 25, 35, 45, 55, 65, 200], right=False)
+for groups in [*(test[c] for c in params.features.sensitive), bands]:
+    for group in groups.dropna().unique():
+        mask = (groups == group).to_numpy()
+        per_group = [f(y[mask], pred[mask]) for f in scorers]
+        if len(np.unique(y[mask])) == 2:
+            per_group.append(metrics.roc_auc_score(y[mask], proba[mask]))
 imp = params.evaluation.importance
 rows = np.random.default_rng(0).choice(len(test), size=min(imp.max_rows, len(test)), replace=False)
 result = permutation_importance(model, test[params.features.all].iloc[rows], test["income"].iloc[rows],
