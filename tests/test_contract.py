@@ -4,14 +4,12 @@ import pandas as pd
 import pytest
 from pandera.errors import SchemaErrors
 
-from lastmile.contract import Contract, build_schema, check_features, empty_frame, load_contract
+from lastmile.contract import Contract, build_schema, load_contract
 from lastmile.errors import LastmileError
 
 
 def test_contract_covers_every_feature_and_the_target(contract: Contract, params) -> None:
-    check_features(contract, [*params.features.all, params.target.column])
-    with pytest.raises(LastmileError, match="does not define"):
-        check_features(contract, ["shoe_size"])
+    assert {*params.features.all, params.target.column} <= set(contract.columns)
 
 
 def test_schema_accepts_a_valid_row_and_coerces_types(contract: Contract) -> None:
@@ -39,7 +37,7 @@ def test_schema_accepts_a_valid_row_and_coerces_types(contract: Contract) -> Non
 
 
 def test_schema_reports_every_broken_rule(contract: Contract) -> None:
-    frame = empty_frame(contract)
+    frame = pd.DataFrame({name: pd.Series(dtype=spec.dtype) for name, spec in contract.columns.items()})
     with pytest.raises(SchemaErrors) as info:
         build_schema(contract).validate(frame, lazy=True)
     assert "at least 100 rows" in str(info.value.failure_cases["check"].tolist())

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
 import pandera.pandas as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
@@ -104,18 +103,3 @@ def build_schema(contract: Contract) -> pa.DataFrameSchema:
         ordered=False,
         name="raw_table",
     )
-
-
-def check_features(contract: Contract, columns: list[str]) -> None:
-    """Fail early when params.yaml names a column the contract does not define."""
-    unknown = [c for c in columns if c not in contract.columns]
-    if unknown:
-        raise LastmileError(
-            f"params.yaml names column(s) {unknown} that contract.yaml does not define; "
-            f"defined columns: {sorted(contract.columns)}"
-        )
-
-
-def empty_frame(contract: Contract) -> pd.DataFrame:
-    """A zero-row table with the contract's columns and types (for tests and examples)."""
-    return pd.DataFrame({name: pd.Series(dtype=spec.dtype) for name, spec in contract.columns.items()})
