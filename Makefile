@@ -91,8 +91,8 @@ BENTO_TAG_FILE := $(BENTOML_HOME)/bento.tag
 PORT ?= 3000
 SERVING_INPUTS := bentofile.yaml requirements/serving.txt contract.yaml \
 	$(wildcard models/model.json models/model.joblib reports/metrics.json reports/gates.json) \
-	$(addprefix src/lastmile/,__init__.py service.py records.py packaging.py contract.py model.py \
-	params.py data.py paths.py errors.py)
+	$(wildcard src/lastmile/serving/*.py) \
+	$(addprefix src/lastmile/,__init__.py contract.py model.py params.py data.py paths.py errors.py)
 .PHONY: bento serve
 
 requirements/serving.txt: uv.lock | $(UV)

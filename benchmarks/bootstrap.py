@@ -1,4 +1,4 @@
-"""Paired bootstrap benchmark: `lastmile.bootstrap` against the plain loop over scikit-learn metrics.
+"""Paired bootstrap benchmark: `lastmile.evaluation.bootstrap` against a plain loop over scikit-learn.
 
 Both compute the same thing: per resample, the metric of the head model minus the base model's on
 the same rows drawn with replacement. The baseline is the textbook loop (index the rows, call
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn import metrics as skm
 
-from lastmile import bootstrap, predictions
+from lastmile.evaluation import bootstrap, predictions
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def main() -> None:
         head["probability"].to_numpy(),
     )
     print(f"{len(base):,} paired rows, {args.resamples:,} resamples\n")
-    print("| metric | lastmile.bootstrap | plain loop (scaled) | speed-up |")
+    print("| metric | lastmile.evaluation.bootstrap | plain loop (scaled) | speed-up |")
     print("| --- | ---: | ---: | ---: |")
     for metric, score in (("roc_auc", skm.roc_auc_score), ("pr_auc", skm.average_precision_score)):
         started = time.perf_counter()

@@ -115,7 +115,7 @@ def evaluate(params: ParamsOption = paths.PARAMS) -> None:
 @app.command()
 def summary() -> None:
     """Print the headline metrics, where the artifacts are and what to do next."""
-    from lastmile.summary import render
+    from lastmile.review.summary import render
 
     typer.echo(_guard(render))
 
@@ -136,7 +136,7 @@ def gate(
 
     Prints a table and writes reports/gates.json. Without a baseline, regression gates pass.
     """
-    from lastmile import gate as gates
+    from lastmile.review import gate as gates
 
     result = _guard(lambda: gates.run(_params(params), base_ref=base, baseline_dir=baseline_dir))
     typer.echo(gates.render_table(result))
@@ -188,8 +188,8 @@ def release_version(
     version: VersionOption = None,
     github_output: GithubOutputOption = None,
 ) -> None:
-    """Print the next version, its git tag and image tags as JSON (rule: `lastmile.release` docs)."""
-    from lastmile import release
+    """Print the next version, its git tag and image tags as JSON (rule: `lastmile.release.prepare` docs)."""
+    from lastmile.release import prepare as release
 
     def run() -> str:
         plan = release.plan_release(Path.cwd(), repository, version)
@@ -207,8 +207,8 @@ def release_model_card(
     params: ParamsOption = paths.PARAMS,
 ) -> None:
     """Write the model card (intended use, data, metrics, gates, per-group metrics, limitations)."""
-    from lastmile import release
     from lastmile.data import write_text
+    from lastmile.release import prepare as release
 
     def run() -> None:
         plan = release.plan_release(Path.cwd(), repository, version)
@@ -228,7 +228,7 @@ def release_prepare(
     params: ParamsOption = paths.PARAMS,
 ) -> None:
     """Everything a release publishes, up to the network: version, tags, build context, SBOM, model card."""
-    from lastmile import release
+    from lastmile.release import prepare as release
 
     def run() -> None:
         done = release.prepare(
@@ -256,7 +256,7 @@ def release_image(
     backend: BackendOption = "docker",
 ) -> None:
     """Build the serving image from the bento with `bentoml containerize`."""
-    from lastmile import image as images
+    from lastmile.release import image as images
 
     def run() -> None:
         seconds = images.build(bento, image, backend)
@@ -275,8 +275,8 @@ def release_smoke(
     params: ParamsOption = paths.PARAMS,
 ) -> None:
     """Start the image, wait for /readyz, send a good and a bad request, check it runs as non-root."""
-    from lastmile import image as images
     from lastmile.data import write_json
+    from lastmile.release import image as images
 
     def run() -> bool:
         record = images.sample_record(paths.TEST_TABLE, _params(params).features.all)
@@ -302,7 +302,7 @@ def report(
     ] = None,
 ) -> None:
     """Write the pull-request comment (Markdown + PNG plots) comparing this workspace with --base."""
-    from lastmile import report as face
+    from lastmile.review import report as face
 
     result = _guard(lambda: face.run(base, out, run_url))
     typer.echo(f"{result.title}\nreport: {result.markdown}")
@@ -318,7 +318,7 @@ def pr_artifact_pack(
     pr_number: Annotated[str, typer.Option("--pr-number", help="The pull request's number.")],
 ) -> None:
     """Record the PR number in the report folder and check it as the comment workflow will."""
-    from lastmile import pr_artifact
+    from lastmile.review import pr_artifact
 
     artifact = _guard(lambda: pr_artifact.pack(folder, pr_number))
     typer.echo(f"report for PR #{artifact.pr_number} ready: {artifact.conclusion} ({artifact.title})")
@@ -329,7 +329,7 @@ def pr_artifact_validate(
     folder: Annotated[Path, typer.Argument(help="Downloaded report folder.")],
 ) -> None:
     """Check a downloaded report folder; print pr_number, conclusion and title as key=value lines."""
-    from lastmile import pr_artifact
+    from lastmile.review import pr_artifact
 
     typer.echo(_guard(lambda: pr_artifact.validate(folder)).outputs(), nl=False)
 
@@ -344,7 +344,7 @@ def package(
     ] = None,
 ) -> None:
     """Import the trained model (models/) into the BentoML model store and build the bento."""
-    from lastmile import packaging
+    from lastmile.serving import packaging
 
     result = _guard(lambda: packaging.package(build=build, tag_file=tag_file))
     typer.echo(f"model {result.model_tag}" + (" (already in the store)" if result.reused_model else ""))

@@ -1,13 +1,13 @@
 """Stage `evaluate`: score the model on the held-out test split.
 
-Writes, at the decision threshold chosen by `evaluation.threshold` (see `lastmile.threshold`: it is
+Writes, at the decision threshold chosen by `evaluation.threshold` (see `lastmile.evaluation.threshold`: it is
 chosen on the training split, never on the test set):
 - the headline metrics for `dvc metrics`, and the curves (ROC, precision-recall, calibration,
   confusion) as CSV for `dvc plots` and as PNG;
 - one prediction per test row (`row_id,actual,probability`), so that another commit's model can be
-  compared with this one on the same rows (`lastmile.bootstrap`);
-- metrics per slice (`lastmile.slices`), group fairness (`lastmile.fairness`) and permutation
-  importance with its plot (`lastmile.importance`).
+  compared with this one on the same rows (`lastmile.evaluation.bootstrap`);
+- metrics per slice (`lastmile.evaluation.slices`), group fairness (`lastmile.evaluation.fairness`)
+  and permutation importance with its plot (`lastmile.evaluation.importance`).
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 from sklearn.pipeline import Pipeline
 
-from lastmile import paths, predictions
+from lastmile import paths
 from lastmile.data import atomic_path, read_table, write_json
 from lastmile.errors import LastmileError
-from lastmile.fairness import fairness_report
-from lastmile.importance import permutation_importances
+from lastmile.evaluation import predictions
+from lastmile.evaluation.fairness import fairness_report
+from lastmile.evaluation.importance import permutation_importances
+from lastmile.evaluation.plots import bar_plot, confusion_plot, line_plot
+from lastmile.evaluation.slices import slice_columns, slice_report
+from lastmile.evaluation.threshold import choose_threshold, out_of_fold_proba
 from lastmile.model import load_model, positive_proba
 from lastmile.params import Params
-from lastmile.plots import bar_plot, confusion_plot, line_plot
-from lastmile.slices import slice_columns, slice_report
-from lastmile.threshold import choose_threshold, out_of_fold_proba
 
 log = logging.getLogger(__name__)
 DIGITS = 6

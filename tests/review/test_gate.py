@@ -12,10 +12,10 @@ import pytest
 import yaml
 from sklearn import metrics as skm
 
-from lastmile import baseline, gate
-from lastmile.baseline import Evaluation
 from lastmile.errors import LastmileError
 from lastmile.params import GateParams
+from lastmile.review import baseline, gate
+from lastmile.review.baseline import Evaluation
 from tests.conftest import git_add_commit, run
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lastmile.packaging import tag_version
+from lastmile.serving.packaging import tag_version
 from tests.conftest import ROOT, run, serving_env
 
 pytestmark = pytest.mark.slow

@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
-from lastmile import bootstrap
 from lastmile.errors import LastmileError
+from lastmile.evaluation import bootstrap
 
 ROWS = 2000
 

@@ -9,7 +9,7 @@ web addresses (CML uploads every local file a comment links to, so a link to `..
 `/proc/self/environ` would publish that file).
 
 Standard library only: the comment workflow runs this module with the runner's Python
-(`python3 -m lastmile.pr_artifact validate DIR`) without installing the project.
+(`python3 -m lastmile.review.pr_artifact validate DIR`) without installing the project.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ def _expected(text: str) -> list[int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m lastmile.pr_artifact", description=__doc__.split("\n")[0]
+        prog="python -m lastmile.review.pr_artifact", description=__doc__.split("\n")[0]
     )
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("validate", help="Check a downloaded report folder; print key=value outputs.")

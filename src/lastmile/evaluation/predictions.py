@@ -1,7 +1,7 @@
 """`reports/predictions.csv`: one row per test row, `row_id,actual,probability`.
 
 Written by the evaluate stage, read back (from a directory or another commit) to compare two
-models on the same test rows (`lastmile.bootstrap`).
+models on the same test rows (`lastmile.evaluation.bootstrap`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 
 from lastmile.contract import Contract
 from lastmile.params import Params
-from lastmile.records import describe_errors, record_model, to_frame
+from lastmile.serving.records import describe_errors, record_model, to_frame
 
 ROW = {
     "age": 39,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from lastmile import report
-from lastmile.pr_artifact import PNG_SIGNATURE, link_targets, pack, validate
+from lastmile.review import report
+from lastmile.review.pr_artifact import PNG_SIGNATURE, link_targets, pack, validate
 from tests.conftest import _copy_repo, git_add_commit, run, set_source
 
 HEADLINE = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "f1": "F1", "log_loss": "Log loss"}

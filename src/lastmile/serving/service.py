@@ -1,7 +1,7 @@
 """The prediction service: `POST /predict` and `POST /metadata`, with BentoML's adaptive batching.
 
 Serve it with `make serve` (the bento built by `make bento`), or from the source tree with
-`bentoml serve lastmile.service:IncomeClassifier --arg model_tag=income-classifier:VERSION`.
+`bentoml serve lastmile.serving.service:IncomeClassifier --arg model_tag=income-classifier:VERSION`.
 
 The request model is built from the data contract packaged with the model, so the API accepts
 exactly the rows the pipeline validates. `RequestGuard` answers every invalid request itself,
@@ -27,13 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSche
 
 from lastmile.contract import load_contract
 from lastmile.model import load_model, positive_proba
-from lastmile.packaging import CONTRACT_FILE, MODEL_NAME, model_metadata
-from lastmile.records import RecordBase, describe_errors, record_model, to_frame
+from lastmile.serving.packaging import CONTRACT_FILE, MODEL_NAME, model_metadata
+from lastmile.serving.records import RecordBase, describe_errors, record_model, to_frame
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-log = logging.getLogger("lastmile.service")
+log = logging.getLogger("lastmile.serving.service")
 
 
 class _QueueingIsNotBatchingWait(dispatcher.Optimizer):

@@ -20,12 +20,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from lastmile import baseline, paths
-from lastmile.baseline import Evaluation
-from lastmile.bootstrap import LOWER_IS_BETTER, Comparison, compare_all, rows_match
+from lastmile import paths
 from lastmile.data import write_json
 from lastmile.errors import LastmileError
+from lastmile.evaluation.bootstrap import LOWER_IS_BETTER, Comparison, compare_all, rows_match
 from lastmile.params import FairnessBound, GateParams, MetricName, Params
+from lastmile.review import baseline
+from lastmile.review.baseline import Evaluation
 
 Kind = Literal["floor", "regression", "fairness", "fairness_regression"]
 # Written by `lastmile gate` after `dvc repro`, not by a stage: it depends on the baseline chosen.

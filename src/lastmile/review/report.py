@@ -23,11 +23,11 @@ from typing import Any
 import pandas as pd
 
 from lastmile import paths
-from lastmile.bootstrap import compare_all
 from lastmile.errors import LastmileError
+from lastmile.evaluation.bootstrap import compare_all
+from lastmile.evaluation.plots import confusion_plot, line_plot
 from lastmile.params import BootstrapParams, MetricName, Params, load_params
-from lastmile.plots import confusion_plot, line_plot
-from lastmile.pr_artifact import REPORT, SUMMARY, write_verdict
+from lastmile.review.pr_artifact import REPORT, SUMMARY, write_verdict
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from lastmile import image, release
 from lastmile.params import load_params
+from lastmile.release import image
+from lastmile.release import prepare as release
 from tests.conftest import git_add_commit, run
 
 REPOSITORY = "Acme/Lastmile"
@@ -341,7 +342,7 @@ def test_kubernetes_manifests_fit_the_image() -> None:
     import yaml
     from bentoml._internal.container.generate import BENTO_UID_GID
 
-    folder = Path(__file__).resolve().parents[1] / "deploy" / "kubernetes"
+    folder = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
     docs = {p.name: yaml.safe_load(p.read_text()) for p in folder.glob("*.yaml")}
     kustomization = docs.pop("kustomization.yaml")
     assert sorted(kustomization["resources"]) == sorted(docs)

@@ -16,8 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from lastmile import paths, predictions
+from lastmile import paths
 from lastmile.errors import LastmileError
+from lastmile.evaluation import predictions
 
 
 @dataclass(frozen=True)

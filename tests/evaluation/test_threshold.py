@@ -6,9 +6,9 @@ import pytest
 from sklearn import metrics as skm
 
 from lastmile.errors import LastmileError
+from lastmile.evaluation.threshold import choose_threshold, out_of_fold_proba
 from lastmile.model import load_model, positive_proba
 from lastmile.params import Params, ThresholdParams
-from lastmile.threshold import choose_threshold, out_of_fold_proba
 
 
 def _scores(rows: int = 3000) -> tuple[np.ndarray, np.ndarray]:

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from lastmile.cli import app
-from lastmile.pr_artifact import PNG_SIGNATURE, ArtifactError, pack, pr_number, validate, write_verdict
+from lastmile.review.pr_artifact import PNG_SIGNATURE, ArtifactError, pack, pr_number, validate, write_verdict
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REPORT = (
     "### ✅ All 2 quality gates pass\n\n| ![ROC](roc.png) | [run](https://github.com/o/r/actions/runs/1) |\n"
 )
@@ -120,7 +120,7 @@ def test_module_runs_on_a_bare_python_without_the_project_installed(folder: Path
     if python is None:
         pytest.skip("no system python3")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")}
-    command = [python, "-m", "lastmile.pr_artifact", "validate", str(folder), "--pull-requests"]
+    command = [python, "-m", "lastmile.review.pr_artifact", "validate", str(folder), "--pull-requests"]
     ok = subprocess.run([*command, '[{"number": 12}]'], capture_output=True, text=True, env=env, check=False)
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("pr_number=12\n")
@@ -169,12 +169,12 @@ def _check_head(api: str, number: str, repo: str, branch: str) -> subprocess.Com
         "GITHUB_TOKEN": "t0ken",
         "PATH": "/usr/bin:/bin",
     }
-    src = Path(__file__).resolve().parents[1] / "src"
+    src = Path(__file__).resolve().parents[2] / "src"
     return subprocess.run(
         [
             "python3",
             "-m",
-            "lastmile.pr_artifact",
+            "lastmile.review.pr_artifact",
             "check-head",
             "--number",
             number,

@@ -4,8 +4,8 @@ import pytest
 from sklearn import metrics as skm
 
 from lastmile.errors import LastmileError
+from lastmile.evaluation.slices import MISSING, band_labels, bands, groups, slice_columns, slice_report
 from lastmile.params import SliceParams
-from lastmile.slices import MISSING, band_labels, bands, groups, slice_columns, slice_report
 
 
 def test_band_labels_read_naturally() -> None:

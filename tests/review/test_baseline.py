@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from lastmile import baseline, gate, predictions
 from lastmile.errors import LastmileError
+from lastmile.evaluation import predictions
 from lastmile.params import GateParams, Params
+from lastmile.review import baseline, gate
 from tests.conftest import git_add_commit, run
 
 

@@ -1,0 +1,1 @@
+"""What `evaluate` computes: metrics, slices, fairness, importance, threshold, bootstrap, plots."""

@@ -1,0 +1,1 @@
+"""Releasing a model: version, model card, SBOM, container image."""
