@@ -65,7 +65,7 @@ bench: $(SYNCED) bento ## Benchmarks (prints figures; not part of make test)
 clean: ## Remove the virtual environment and tool caches (not data or models)
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .coverage
 
-# ---- pull-request report (README: "Pull-request reports")
+# ---- pull-request report (docs/pr-report.md)
 # BASE is the git ref to compare with; `main` falls back to `origin/main` (CI checkouts have no local main).
 # RUN_URL (set by CI) links the comment to the run whose artifacts hold the full report.
 BASE ?= main
@@ -81,7 +81,7 @@ gate: $(SYNCED) ## Quality gates (params.yaml `gates:`) on reports/ against BASE
 report: $(SYNCED) ## PR comment (Markdown + plots) in reports/pr/, comparing with BASE (default main)
 	lastmile report --base '$(BASE)' $(if $(RUN_URL),--run-url '$(RUN_URL)')
 
-# ---- serving (README: "Serving")
+# ---- serving (docs/serving.md)
 # BentoML's model and bento store lives in the project (gitignored), not in ~/bentoml: clones and test
 # runs never see each other's models, and `rm -rf .bentoml` forgets everything. Export it to use the
 # bentoml CLI by hand: `export BENTOML_HOME=$PWD/.bentoml`.
@@ -107,7 +107,7 @@ bento: $(BENTO_TAG_FILE) ## Import the trained model into BentoML and build the 
 serve: bento ## Serve the current model on 127.0.0.1:PORT (default 3000) in the foreground
 	bentoml serve "$$(cat $(BENTO_TAG_FILE))" --host 127.0.0.1 --port $(PORT)
 
-# ---- release and image (README: "Release and deployment")
+# ---- release and image (docs/release.md)
 # IMAGE_BACKEND: the container tool `bentoml containerize` uses (docker, or buildah where there is no
 # Docker engine: source ../shared/tools/oci-local/env.sh first). Not part of `make test`.
 IMAGE_BACKEND ?= docker

@@ -7,7 +7,7 @@ of this repository:
   same scikit-learn estimator, computes the same metrics, the same per-slice metrics and fairness
   rates by group (fairlearn), permutation importance (same rows and repeats), and draws the same PNGs;
 - at 1x, the no-op re-run (`dvc repro` with nothing changed) and `lastmile summary`.
-Prints a Markdown table (paste it into the README). Run: `make bench` or
+Prints a Markdown table (paste it into docs/performance.md). Run: `make bench` or
 `python benchmarks/pipeline.py --sizes 1 4`.
 """
 
