@@ -396,7 +396,7 @@ def render_release_notes(plan: ReleasePlan, evidence: Evidence) -> str:
             "```",
             "",
             f"Run it: `docker run --rm -p 3000:3000 {plan.image_tags[0] if plan.image_tags else plan.image}` "
-            "then `POST http://localhost:3000/predict`. Deploy it: see `deploy/kubernetes/` and docs/release.md.",
+            "then `POST http://localhost:3000/predict`. Deploy it: `deploy/kubernetes/`, docs/release.md.",
             "The image's SBOM (CycloneDX) and model card are attached; its build provenance is attested.",
             "",
             f"## Changes {since}",
