@@ -62,6 +62,14 @@ def _guard(action: Callable[[], T]) -> T:
         raise typer.Exit(1) from None
 
 
+def _with_threads(action: Callable[[], T]) -> T:
+    """Run compute-bound work with as many threads as the machine can give (`lastmile.compute`)."""
+    from lastmile.compute import limited_threads
+
+    with limited_threads():
+        return action()
+
+
 def _params(path: Path) -> Any:
     from lastmile.params import load_params
 
@@ -98,7 +106,7 @@ def train(params: ParamsOption = paths.PARAMS) -> None:
     """Fit the model pipeline (preprocessing inside) and save it with its metadata."""
     from lastmile.stages import train as stage
 
-    _guard(lambda: stage.run(_params(params)))
+    _guard(lambda: _with_threads(lambda: stage.run(_params(params))))
 
 
 @app.command()
@@ -109,7 +117,7 @@ def evaluate(params: ParamsOption = paths.PARAMS) -> None:
     """
     from lastmile.stages import evaluate as stage
 
-    _guard(lambda: stage.run(_params(params)))
+    _guard(lambda: _with_threads(lambda: stage.run(_params(params))))
 
 
 @app.command()
