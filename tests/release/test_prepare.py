@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -13,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lastmile.params import load_params
 from lastmile.release import image
@@ -20,6 +22,7 @@ from lastmile.release import prepare as release
 from tests.conftest import git_add_commit, run
 
 REPOSITORY = "Acme/Lastmile"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def commit(repo: Path, message: str) -> None:
@@ -109,6 +112,88 @@ def test_explicit_version_must_be_higher(history: Path) -> None:
         release.plan_release(history, REPOSITORY, explicit="1.2.0")
     with pytest.raises(release.ReleaseError, match="not a semantic version"):
         release.plan_release(history, REPOSITORY, explicit="2.0")
+
+
+def test_a_rerun_for_a_released_commit_does_not_move_latest(history: Path) -> None:
+    tag(history, "v0.1.0")
+    commit(history, "feat: b")
+    tag(history, "v0.2.0")
+    commit(history, "fix: c")
+    tag(history, "v0.2.1")
+    run(["git", "checkout", "-q", "v0.2.0"], cwd=history)  # re-run the release of an older commit
+    plan = release.plan_release(history, REPOSITORY)
+    assert (plan.version, plan.bump, plan.latest) == ("0.2.0", "none", False)
+    assert not any(t.endswith(":latest") for t in plan.image_tags)
+    run(["git", "checkout", "-q", "main"], cwd=history)  # ...and of the newest one
+    plan = release.plan_release(history, REPOSITORY)
+    assert (plan.version, plan.latest) == ("0.2.1", False)
+    assert "latest=false\n" in release.github_outputs(plan)
+    # The version already on HEAD, given explicitly: a re-run too.
+    assert release.plan_release(history, REPOSITORY, explicit="0.2.1").bump == "none"
+
+
+def test_a_new_release_moves_latest_only_above_every_tag(history: Path) -> None:
+    tag(history, "v1.0.0")
+    commit(history, "fix: a")
+    plan = release.plan_release(history, REPOSITORY)
+    assert (plan.version, plan.latest) == ("1.0.1", True)
+    assert plan.image_tags[-1] == "ghcr.io/acme/lastmile:latest"
+    assert "latest=true\n" in release.github_outputs(plan)
+    run(["git", "checkout", "-q", "-b", "next"], cwd=history)
+    commit(history, "feat!: elsewhere")
+    tag(history, "v2.0.0")  # a higher release on another branch
+    run(["git", "checkout", "-q", "main"], cwd=history)
+    plan = release.plan_release(history, REPOSITORY)
+    assert (plan.version, plan.latest) == ("1.0.1", False)
+
+
+@pytest.mark.parametrize("where", ["head", "ancestor", "other-branch"])
+def test_an_explicit_version_below_an_existing_tag_is_refused(history: Path, where: str) -> None:
+    if where == "other-branch":
+        run(["git", "checkout", "-q", "-b", "other"], cwd=history)
+        commit(history, "feat: elsewhere")
+    tag(history, "v1.0.0")
+    if where != "head":
+        run(["git", "checkout", "-q", "main"], cwd=history)
+        commit(history, "fix: later")
+    for lower in ["0.5.0"] if where == "head" else ["0.5.0", "1.0.0"]:  # 1.0.0 on HEAD is a re-run
+        with pytest.raises(release.ReleaseError, match=r"not higher than the last release v1\.0\.0"):
+            release.plan_release(history, REPOSITORY, explicit=lower)
+    assert release.plan_release(history, REPOSITORY, explicit="1.1.0").latest
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("FROM python:3.11-slim\n", "python:3.11-slim"),
+        (f"# comment\nFROM python:3.11-slim@sha256:{'a' * 64}\n", f"python:3.11-slim@sha256:{'a' * 64}"),
+    ],
+)
+def test_base_image_is_read_from_the_file_dependabot_updates(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "base.Dockerfile"
+    path.write_text(text, encoding="utf-8")
+    assert release.base_image(path) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["FROM python\n", "FROM python:3.11-slim@sha256:abc\n", "FROM a:1\nFROM b:2\n", "FROM $(id):1\n", ""],
+)
+def test_a_malformed_base_image_file_is_refused(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "base.Dockerfile"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(release.ReleaseError, match="exactly one line"):
+        release.base_image(path)
+
+
+def test_the_repository_base_image_file_is_what_dependabot_watches() -> None:
+    ref = release.base_image(ROOT / release.BASE_IMAGE_FILE)
+    assert ref.startswith("python:3.11-slim")  # the Python of bentofile.yaml's docker.python_version
+    dependabot = yaml.safe_load((ROOT / ".github/dependabot.yml").read_text(encoding="utf-8"))
+    docker = [u for u in dependabot["updates"] if u["package-ecosystem"] == "docker"]
+    assert [u["directory"] for u in docker] == ["/" + release.BASE_IMAGE_FILE.parent.as_posix()]
 
 
 @pytest.mark.parametrize(
@@ -309,6 +394,10 @@ def test_dry_run_writes_everything_a_release_publishes(trained_repo: Path, tmp_p
     dockerfile = (out / "Dockerfile").read_text()
     assert dockerfile == (out / manifest["dockerfile"]).read_text()
     assert "AS builder" in dockerfile and "COPY --from=builder /app/.venv /app/.venv" in dockerfile
+    # The base image comes from a build argument (the release passes the digest-pinned reference).
+    assert dockerfile.index("ARG BASE_IMAGE=python:3.11-slim\n") < dockerfile.index("FROM ")
+    assert re.findall(r"^FROM (\S+)", dockerfile, flags=re.MULTILINE) == ["${BASE_IMAGE}", "${BASE_IMAGE}"]
+    assert f"base_image={release.base_image(trained_repo / release.BASE_IMAGE_FILE)}\n" in outputs.read_text()
     assert "build-essential" not in dockerfile and "\nUSER bentoml\n" in dockerfile
     model_files = {p.name for p in (out / "context" / "models").rglob("*") if p.is_file()}
     assert {"model.joblib", "model.json"} <= model_files

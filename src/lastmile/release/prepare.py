@@ -10,7 +10,9 @@ from HEAD): a `type!:` subject or a `BREAKING CHANGE:` footer bumps the major ve
 subject the minor version, anything else the patch version. The first release is 0.1.0. A commit
 that already carries a `vX.Y.Z` tag keeps that version, so re-running a release reproduces it.
 An explicit version (`--version`, or the workflow's dispatch input) overrides the rule; it must be
-higher than the last release.
+higher than every release tag in the repository (on any branch), unless it is the version already
+on HEAD. `latest` moves only with a new release that is higher than every existing one: a re-run
+for an already released commit, or a release below a tag of another branch, never moves it back.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ FIRST_VERSION = "0.1.0"
 LOCAL_REPOSITORY = "local/lastmile"
 _GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 DOCKERFILE_IN_CONTEXT = Path("env/docker/Dockerfile")
+BASE_IMAGE_FILE = Path("deploy/docker/base-image.Dockerfile")
+_BASE_IMAGE = re.compile(r"FROM\s+(?P<ref>[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+(?:@sha256:[0-9a-f]{64})?)\s*")
 _TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _BREAKING_SUBJECT = re.compile(r"^[a-zA-Z]+(\([^)]*\))?!:")
 _FEATURE_SUBJECT = re.compile(r"^feat(\([^)]*\))?:")
@@ -98,6 +102,7 @@ class ReleasePlan:
     commits: list[Commit] = field(default_factory=list)
     image: str = ""
     image_tags: list[str] = field(default_factory=list)
+    latest: bool = False  # the image's `latest` tag and the GitHub Release's "latest" mark
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -158,14 +163,17 @@ def plan_release(repo: Path, repository: str | None = None, explicit: str | None
     on_head = [name for name in _git(repo, "tag", "--points-at", "HEAD").split() if _TAG.match(name)]
     previous = [(v, name) for v, name in _release_tags(repo, "HEAD") if name not in on_head]
     previous_version, previous_tag = previous[-1] if previous else (None, None)
+    every_tag = [name for name in _git(repo, "tag", "--list", "v*").split() if _TAG.match(name)]
+    highest = max(((Version.parse(name), name) for name in every_tag), default=None)
     commits = _commits(repo, previous_tag)
 
     bump: Bump
-    if explicit:
-        version = Version.parse(explicit)
-        if previous_version and version <= previous_version:
+    if explicit and (version := Version.parse(explicit)) in {Version.parse(name) for name in on_head}:
+        bump = "none"
+    elif explicit:
+        if highest and version <= highest[0]:
             raise ReleaseError(
-                f"Version {version} is not higher than the last release {previous_tag}: choose a higher one."
+                f"Version {version} is not higher than the last release {highest[1]}: choose a higher one."
             )
         bump = "explicit"
     elif on_head:
@@ -175,6 +183,7 @@ def plan_release(repo: Path, repository: str | None = None, explicit: str | None
     else:
         bump = bump_for(commits)
         version = previous_version.bump(bump)
+    latest = bump != "none" and (highest is None or version > highest[0])
     image = image_name(repository)
     return ReleasePlan(
         version=str(version),
@@ -184,7 +193,8 @@ def plan_release(repo: Path, repository: str | None = None, explicit: str | None
         commit=head,
         commits=commits,
         image=image,
-        image_tags=[f"{image}:{version}", f"{image}:{head}", f"{image}:latest"],
+        image_tags=[f"{image}:{version}", f"{image}:{head}", *([f"{image}:latest"] if latest else [])],
+        latest=latest,
     )
 
 
@@ -604,6 +614,23 @@ def prepare(
     return Prepared(out=out, plan=plan, bento=str(bento.tag), files=files)
 
 
+def base_image(path: Path = BASE_IMAGE_FILE) -> str:
+    """The serving image's base (`name:tag[@sha256:...]`), from the file Dependabot keeps current."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ReleaseError(f"Cannot read the base image from {path}: {exc.strerror}.") from exc
+    froms = [line for line in lines if line.lstrip().upper().startswith("FROM")]
+    match = _BASE_IMAGE.fullmatch(froms[0].strip()) if len(froms) == 1 else None
+    if match is None:
+        raise ReleaseError(
+            f"{path} must hold exactly one line `FROM name:tag` or `FROM name:tag@sha256:<64 hex>`."
+        )
+    if "@sha256:" not in match["ref"]:
+        log.warning("the base image %s is not pinned by digest (%s)", match["ref"], path)
+    return match["ref"]
+
+
 def github_outputs(plan: ReleasePlan, out: Path | None = None) -> str:
     """`key=value` lines for `$GITHUB_OUTPUT`: what the workflow's later steps need."""
     values = {
@@ -613,10 +640,12 @@ def github_outputs(plan: ReleasePlan, out: Path | None = None) -> str:
         "image": plan.image,
         "image_tags": ",".join(plan.image_tags),
         "already_released": str(plan.bump == "none").lower(),
+        "latest": str(plan.latest).lower(),
     }
     if out is not None:
         values["context"] = str(out.resolve() / "context")
         values["dockerfile"] = str(out.resolve() / "context" / DOCKERFILE_IN_CONTEXT)
+        values["base_image"] = base_image()
     return "".join(f"{key}={value}\n" for key, value in values.items())
 
 
