@@ -99,6 +99,10 @@ requirements/serving.txt: uv.lock | $(UV)
 	$(UV) export --frozen --only-group serving --no-emit-project --no-hashes --format requirements-txt \
 		--quiet -o $@
 
+# What .github/workflows/pr-comment.yml installs (pip --require-hashes) to check the fork's report.
+requirements/pr-comment.txt: uv.lock | $(UV)
+	$(UV) export --frozen --only-group pr-comment --no-emit-project --format requirements-txt --quiet -o $@
+
 $(BENTO_TAG_FILE): $(SERVING_INPUTS) | $(SYNCED)
 	lastmile package --tag-file $@
 

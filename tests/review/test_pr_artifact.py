@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +12,15 @@ import pytest
 from typer.testing import CliRunner
 
 from lastmile.cli import app
-from lastmile.review.pr_artifact import PNG_SIGNATURE, ArtifactError, pack, pr_number, validate, write_verdict
+from lastmile.review.pr_artifact import (
+    PNG_HEADER,
+    PNG_SIGNATURE,
+    ArtifactError,
+    pack,
+    pr_number,
+    validate,
+    write_verdict,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = (
@@ -25,7 +34,7 @@ def folder(tmp_path: Path) -> Path:
     out.mkdir()
     (out / "report.md").write_text(REPORT, encoding="utf-8")
     (out / "summary.md").write_text("### ✅ All 2 quality gates pass\n", encoding="utf-8")
-    (out / "roc.png").write_bytes(PNG_SIGNATURE + b"rest of the image")
+    (out / "roc.png").write_bytes(PNG_HEADER + b"rest of the image")
     write_verdict(out, "success", "All 2 quality gates pass")
     pack(out, 12)
     return out
@@ -61,10 +70,11 @@ def test_bad_pr_numbers(value: object) -> None:
         "![x](sub/roc.png)",
         "![x](file:///etc/passwd)",
         "![x](missing.png)",
+        "[x](https://github.com/../../../../../../../../proc/self/environ)",
     ],
 )
 def test_links_outside_the_report_are_refused(folder: Path, markdown: str) -> None:
-    (folder / "report.md").write_text(REPORT + markdown + "\n", encoding="utf-8")
+    (folder / "report.md").write_text(REPORT + "\n" + markdown + "\n", encoding="utf-8")
     with pytest.raises(ArtifactError, match="links to"):
         validate(folder)
 
@@ -90,7 +100,12 @@ def test_fake_images_and_huge_files_are_refused(folder: Path) -> None:
     (folder / "roc.png").write_text("<svg onload=alert(1)>", encoding="utf-8")
     with pytest.raises(ArtifactError, match="not a PNG"):
         validate(folder)
-    (folder / "roc.png").write_bytes(PNG_SIGNATURE + b"0" * 5_000_001)
+    (folder / "roc.png").write_bytes(
+        PNG_SIGNATURE + b"\x00\x00\x00\x0dtEXt"
+    )  # a signature alone is not a PNG
+    with pytest.raises(ArtifactError, match="not a PNG"):
+        validate(folder)
+    (folder / "roc.png").write_bytes(PNG_HEADER + b"0" * 5_000_001)
     with pytest.raises(ArtifactError, match="limit"):
         validate(folder)
 
@@ -114,12 +129,26 @@ def test_verdict_and_pr_number_are_checked(folder: Path) -> None:
         validate(folder)
 
 
-def test_module_runs_on_a_bare_python_without_the_project_installed(folder: Path, tmp_path: Path) -> None:
-    """The comment workflow runs it with the runner's Python and `PYTHONPATH=src`: standard library only."""
-    python = shutil.which("python3", path="/usr/bin:/bin")
-    if python is None:
+@pytest.fixture(scope="module")
+def bare_pythonpath(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """`src` and the packages of requirements/pr-comment.txt: all the comment workflow installs."""
+    import markdown_it
+    import mdurl
+
+    if shutil.which("python3", path="/usr/bin:/bin") is None:
         pytest.skip("no system python3")
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "src")}
+    site = tmp_path_factory.mktemp("site-packages")
+    for package in (markdown_it, mdurl):
+        shutil.copytree(Path(package.__file__).parent, site / package.__name__)
+    return f"{ROOT / 'src'}:{site}"
+
+
+def test_module_runs_on_a_bare_python_without_the_project_installed(
+    folder: Path, bare_pythonpath: str
+) -> None:
+    """The comment workflow runs it with `PYTHONPATH=src` and only requirements/pr-comment.txt installed."""
+    python = "/usr/bin/python3"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": bare_pythonpath}
     command = [python, "-m", "lastmile.review.pr_artifact", "validate", str(folder), "--pull-requests"]
     ok = subprocess.run([*command, '[{"number": 12}]'], capture_output=True, text=True, env=env, check=False)
     assert ok.returncode == 0, ok.stderr
@@ -162,14 +191,15 @@ def github_api(tmp_path: Path):
     server.shutdown()
 
 
-def _check_head(api: str, number: str, repo: str, branch: str) -> subprocess.CompletedProcess[str]:
+def _check_head(
+    api: str, number: str, repo: str, branch: str, pythonpath: str
+) -> subprocess.CompletedProcess[str]:
     env = {
         "GITHUB_API_URL": api,
         "GITHUB_REPOSITORY": "acme/app",
         "GITHUB_TOKEN": "t0ken",
         "PATH": "/usr/bin:/bin",
     }
-    src = Path(__file__).resolve().parents[2] / "src"
     return subprocess.run(
         [
             "python3",
@@ -183,15 +213,15 @@ def _check_head(api: str, number: str, repo: str, branch: str) -> subprocess.Com
             "--head-branch",
             branch,
         ],
-        env={**env, "PYTHONPATH": str(src)},
+        env={**env, "PYTHONPATH": pythonpath},
         capture_output=True,
         text=True,
         check=False,
     )
 
 
-def test_check_head_accepts_the_pr_this_run_built(github_api: str) -> None:
-    assert _check_head(github_api, "7", "someone/app", "tune").returncode == 0
+def test_check_head_accepts_the_pr_this_run_built(github_api: str, bare_pythonpath: str) -> None:
+    assert _check_head(github_api, "7", "someone/app", "tune", bare_pythonpath).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -203,8 +233,24 @@ def test_check_head_accepts_the_pr_this_run_built(github_api: str) -> None:
     ],
 )
 def test_check_head_refuses_another_pr(
-    github_api: str, number: str, repo: str, branch: str, message: str
+    github_api: str, bare_pythonpath: str, number: str, repo: str, branch: str, message: str
 ) -> None:
-    result = _check_head(github_api, number, repo, branch)
+    result = _check_head(github_api, number, repo, branch, bare_pythonpath)
     assert result.returncode == ArtifactError.exit_code
     assert message in result.stderr
+
+
+def test_the_comment_job_installs_the_locked_parser_with_hashes() -> None:
+    """requirements/pr-comment.txt is `make requirements/pr-comment.txt` of today's uv.lock."""
+    import tomllib
+
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked = {package["name"]: package["version"] for package in lock["package"]}
+    pins = re.findall(
+        r"^([a-z0-9-]+)==(\S+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}.*\n)+)",
+        (ROOT / "requirements/pr-comment.txt").read_text(encoding="utf-8"),
+        flags=re.MULTILINE,
+    )
+    assert {name for name, _, _ in pins} == {"markdown-it-py", "mdurl"}
+    for name, version, _hashes in pins:
+        assert locked[name] == version, f"{name}: run make requirements/pr-comment.txt"

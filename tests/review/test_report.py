@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from lastmile.review import report
-from lastmile.review.pr_artifact import PNG_SIGNATURE, link_targets, pack, validate
+from lastmile.review.pr_artifact import PNG_SIGNATURE, pack, validate
+from lastmile.review.report_markdown import references
 from tests.conftest import _copy_repo, git_add_commit, run, set_source
 
 HEADLINE = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "f1": "F1", "log_loss": "Log loss"}
@@ -93,7 +94,7 @@ def test_report_shows_the_branch_against_main(history: Path) -> None:
     assert "⚖️ Fairness" in markdown and "🧩 Slices" in markdown and "🔎 Top features" in markdown
 
     folder = history / "reports/pr"
-    images = [target for target in link_targets(markdown) if target.endswith(".png")]
+    images = [ref.url for ref in references(markdown) if ref.url.endswith(".png")]
     assert {"roc.png", "precision_recall.png", "calibration.png", "confusion.png"} <= set(images)
     for image in images:
         assert (folder / image).read_bytes().startswith(PNG_SIGNATURE)

@@ -3,13 +3,13 @@
 `pr.yml` runs the PR's code with a read-only token and uploads the report folder;
 `pr-comment.yml` runs the default branch's code with a write token and posts it. Everything
 in the folder may have been written by a hostile fork, so the posting side accepts only a flat
-folder of plain files with known names and sizes, a PR number that is a positive integer, a
-verdict from a fixed set, and Markdown whose links point at images inside the folder or at
-web addresses (CML uploads every local file a comment links to, so a link to `../../x` or
-`/proc/self/environ` would publish that file).
+folder of plain files with known names and sizes (PNG images with a PNG signature), a PR number
+that is a positive integer, a verdict from a fixed set, and Markdown in which every node CML
+visits names one of the folder's images, a web address or an anchor (`lastmile.review.report_markdown`:
+CML uploads the file behind every other URL, so `/proc/self/environ` would publish the job's token).
 
-Standard library only: the comment workflow runs this module with the runner's Python
-(`python3 -m lastmile.review.pr_artifact validate DIR`) without installing the project.
+The comment workflow runs this module with the runner's Python and only markdown-it-py installed
+(`requirements/pr-comment.txt`, hash-checked), without installing the project.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lastmile.errors import LastmileError
+from lastmile.review.report_markdown import problems
 
 REPORT = "report.md"
 SUMMARY = "summary.md"  # verdict and metrics only, for the check run
@@ -37,11 +38,7 @@ MAX_FILES = 40
 MAX_PR_NUMBER = 2**31 - 1
 TITLE_CHARS = 120
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# Link targets in Markdown (inline, reference definitions) and in HTML attributes.
-INLINE_LINK = re.compile(r"\]\(([^)]*)\)")
-REFERENCE_LINK = re.compile(r"^ {0,3}\[[^\]\n]+\]:(.*)$", re.MULTILINE)
-HTML_LINK = re.compile(r"""\b(?:src|href|srcset)\s*=\s*["']?([^"'\s>]*)""", re.IGNORECASE)
-WEB = re.compile(r"https?://[^\s]+", re.IGNORECASE)
+PNG_HEADER = PNG_SIGNATURE + b"\x00\x00\x00\x0dIHDR"  # the first chunk of every PNG
 
 
 class ArtifactError(LastmileError):
@@ -130,28 +127,6 @@ def _json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _destination(text: str) -> str:
-    """The target of `(dest "title")` or `(<dest with spaces>)`, as a Markdown parser reads it."""
-    text = text.strip()
-    if text.startswith("<"):
-        end = text.find(">")
-        return text[1:end] if end > 0 else text
-    return text.split(maxsplit=1)[0] if text else ""
-
-
-def link_targets(markdown: str) -> list[str]:
-    """Every link or image target in the Markdown, HTML attributes included.
-
-    Anything odd (escapes, entities, nested brackets) yields a target that matches no image
-    and is refused, which is the safe direction.
-    """
-    return [
-        *(_destination(inner) for inner in INLINE_LINK.findall(markdown)),
-        *(_destination(rest) for rest in REFERENCE_LINK.findall(markdown)),
-        *HTML_LINK.findall(markdown),
-    ]
-
-
 def _check_markdown(path: Path, images: set[str]) -> None:
     try:
         text = path.read_text(encoding="utf-8")
@@ -159,11 +134,12 @@ def _check_markdown(path: Path, images: set[str]) -> None:
         raise ArtifactError(f"{path.name} is not UTF-8 text.") from exc
     if any((ord(ch) < 32 and ch not in "\n\t\r") or ord(ch) == 127 for ch in text):
         raise ArtifactError(f"{path.name} contains control characters.")
-    for target in link_targets(text):
-        if target.startswith("#") or WEB.fullmatch(target) or target in images:
-            continue
+    found = problems(text, images)
+    if found:
+        shown = "; ".join(found[:5]) + (f"; and {len(found) - 5} more" if len(found) > 5 else "")
         raise ArtifactError(
-            f"{path.name} links to {target!r}: links must be web addresses or images in the report folder."
+            f"{path.name} links to what CML would upload from the runner ({shown}): links and images "
+            "may only name the report's own PNG images, https:// web addresses or #anchors."
         )
 
 
@@ -175,8 +151,8 @@ def validate(folder: Path, expected_prs: list[int] | None = None) -> Artifact:
     """
     files = _files(folder)
     for name, path in files.items():
-        if name.endswith(".png") and not path.read_bytes().startswith(PNG_SIGNATURE):
-            raise ArtifactError(f"{name} is not a PNG image.")
+        if name.endswith(".png") and not path.read_bytes()[:16].startswith(PNG_HEADER):
+            raise ArtifactError(f"{name} is not a PNG image (no PNG signature and IHDR chunk).")
     images = {name for name in files if name.endswith(".png")}
     for name in files:
         if name.endswith(".md"):
