@@ -5,6 +5,7 @@ Also the properties the fork-safe PR pair relies on, read from the YAML itself.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shlex
 import subprocess
@@ -90,6 +91,9 @@ def test_every_lastmile_command_exists(workflow: str, words: list[str]) -> None:
 )
 def test_every_python_module_exists(workflow: str, words: list[str]) -> None:
     module = words[2]
+    if module.split(".")[0] != "lastmile":  # the standard library's (`python3 -m venv`)
+        assert importlib.util.find_spec(module) is not None, f"{workflow}: no {module}"
+        return
     assert (ROOT / "src" / Path(*module.split("."))).with_suffix(".py").is_file(), f"{workflow}: no {module}"
 
 
@@ -176,3 +180,23 @@ def test_make_help_lists_every_target() -> None:
 def test_dvc_plots_output_is_git_ignored() -> None:
     ignored = subprocess.run(["git", "check-ignore", "-q", "dvc_plots/index.html"], cwd=ROOT, check=False)
     assert ignored.returncode == 0, "`dvc plots show` writes dvc_plots/: add it to .gitignore"
+
+
+def test_comment_job_installs_cml_and_the_parser_without_scripts_or_telemetry() -> None:
+    (job,) = _load(ROOT / ".github/workflows/pr-comment.yml")["jobs"].values()
+    assert job["env"]["ITERATIVE_DO_NOT_TRACK"] == "true"
+    runs = [step.get("run", "") for step in job["steps"]]
+    npm = next(words for run in runs for words in _commands(run) if words[:2] == ["npm", "install"])
+    assert "--ignore-scripts" in npm and "@dvcorg/cml@0.20.6" in npm
+    setup_node = next(s for s in job["steps"] if "setup-node" in s.get("uses", ""))
+    assert setup_node["with"]["node-version"] == "20"
+    pip = next(words for run in runs for words in _commands(run) if "pip" in words[0])
+    assert {"--require-hashes", "--no-deps", "requirements/pr-comment.txt"} <= set(pip)
+    # The artifact is checked by the interpreter that has the parser, before anything is posted.
+    checks = [
+        words for run in runs for words in _commands(run) if words[1:3] == ["-m", "lastmile.pr_artifact"]
+    ]
+    assert checks and all(words[0] == "$RUNNER_TEMP/check/bin/python" for words in checks)
+    assert runs.index(next(r for r in runs if "validate pr-report" in r)) < runs.index(
+        next(r for r in runs if "cml comment" in r)
+    )

@@ -96,7 +96,8 @@ def html(markdown: str) -> Iterator[tuple[str, int]]:
         for piece, piece_line in pieces:
             for start in (m.start() for m in re.finditer("<", piece.content)):
                 if not ALLOWED_TAG.match(piece.content, start):
-                    yield piece.content[start:].split(">", 1)[0][:80] + ">", piece_line
+                    tag = piece.content[start:].split(">", 1)[0][:80] + ">"
+                    yield tag, piece_line + piece.content.count("\n", 0, start)
 
 
 def is_allowed(url: str, images: set[str]) -> bool:
