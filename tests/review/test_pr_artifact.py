@@ -124,6 +124,9 @@ def test_verdict_and_pr_number_are_checked(folder: Path) -> None:
     pack(folder, 13)
     with pytest.raises(ArtifactError, match="belongs to"):
         validate(folder, expected_prs=[12])
+    (folder / "pr.json").write_text("[" * 4_000 + "]" * 4_000, encoding="utf-8")
+    with pytest.raises(ArtifactError, match="nested too deeply"):
+        validate(folder)
     (folder / "pr.json").unlink()
     with pytest.raises(ArtifactError, match=r"no pr\.json"):
         validate(folder)

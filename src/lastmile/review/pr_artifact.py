@@ -122,6 +122,8 @@ def _json(path: Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{path.name} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise ArtifactError(f"{path.name} is nested too deeply to be a report's JSON.") from None
     if not isinstance(data, dict):
         raise ArtifactError(f"{path.name} must hold a JSON object.")
     return data
