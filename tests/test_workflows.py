@@ -193,9 +193,8 @@ def test_comment_job_installs_cml_and_the_parser_without_scripts_or_telemetry() 
     pip = next(words for run in runs for words in _commands(run) if "pip" in words[0])
     assert {"--require-hashes", "--no-deps", "requirements/pr-comment.txt"} <= set(pip)
     # The artifact is checked by the interpreter that has the parser, before anything is posted.
-    checks = [
-        words for run in runs for words in _commands(run) if words[1:3] == ["-m", "lastmile.pr_artifact"]
-    ]
+    module = ["-m", "lastmile.review.pr_artifact"]
+    checks = [words for run in runs for words in _commands(run) if words[1:3] == module]
     assert checks and all(words[0] == "$RUNNER_TEMP/check/bin/python" for words in checks)
     assert runs.index(next(r for r in runs if "validate pr-report" in r)) < runs.index(
         next(r for r in runs if "cml comment" in r)

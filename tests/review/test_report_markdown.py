@@ -4,8 +4,8 @@ Each hostile form below is injected into a real report (`tests/review/fixtures/p
 `lastmile report`) and must be refused with its line. `tests/review/fixtures/cml-nodes.json` records, for
 every form, the nodes that remark 13 (the parser inside CML 0.20.6) visits: the check must see each
 of them. Regenerate it after changing the corpus (remark@13.0.0 and unist-util-visit@2.0.3 from npm):
-`python -m tests.review.test_report_markdown | NODE_PATH=<their node_modules> node tests/review/fixtures/cml-nodes.js
-> tests/review/fixtures/cml-nodes.json`.
+`python -m tests.review.test_report_markdown | NODE_PATH=<their node_modules>
+node tests/review/fixtures/cml-nodes.js > tests/review/fixtures/cml-nodes.json`.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def test_text_that_is_not_a_link_is_not_flagged(folder: Path, name: str, markdow
 def test_the_check_sees_every_node_that_cml_visits() -> None:
     """Differential: remark 13's nodes (recorded from the real parser) are a subset of ours."""
     recorded: dict[str, list[list[object]]] = json.loads((FIXTURES / "cml-nodes.json").read_text())
-    assert set(recorded) == set(_corpus()), "the corpus changed: regenerate tests/review/fixtures/cml-nodes.json"
+    assert set(recorded) == set(_corpus()), "the corpus changed: regenerate fixtures/cml-nodes.json"
     for markdown, nodes in recorded.items():
         ours = [(ref.kind, ref.url) for ref in references(markdown)]
         for kind, url, _line in nodes:
