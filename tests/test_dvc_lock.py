@@ -128,3 +128,16 @@ def stale_entries(root: Path) -> list[str]:
 def test_dvc_lock_records_the_committed_code_and_configuration() -> None:
     stale = stale_entries(ROOT)
     assert not stale, f"dvc.lock is stale ({'; '.join(stale)}): {STALE_HINT}."
+
+
+def test_a_change_committed_without_its_lock_is_caught(repo_copy: Path) -> None:
+    assert stale_entries(repo_copy) == []
+    model = repo_copy / "src/lastmile/model.py"
+    model.write_text(model.read_text(encoding="utf-8") + "\n# a change\n", encoding="utf-8")
+    params = repo_copy / "params.yaml"
+    params.write_text(params.read_text(encoding="utf-8").replace("seed: 42", "seed: 7", 1), encoding="utf-8")
+    stale = stale_entries(repo_copy)
+    assert "src/lastmile/model.py changed since 'train' last ran" in stale
+    assert "src/lastmile/model.py changed since 'evaluate' last ran" in stale
+    assert "params.yaml changed since 'check' last ran" in stale
+    assert "params.yaml `split` changed since 'split' last ran" in stale

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lastmile.data import snake_case
-from lastmile.errors import LastmileError, config_error, quoted, shorten
+from lastmile.errors import LastmileError, config_error, one_line, quoted, shorten
 from lastmile.paths import CONTRACT
 
 
@@ -75,7 +75,7 @@ def load_contract(path: Path = CONTRACT) -> Contract:
     except FileNotFoundError as exc:
         raise LastmileError(f"{path} not found: the data contract is required.") from exc
     except yaml.YAMLError as exc:
-        raise LastmileError(f"{path} is not valid YAML: {shorten(exc, 300)}") from exc
+        raise LastmileError(f"{path} is not valid YAML: {one_line(exc)}") from exc
     try:
         return Contract.model_validate(raw)
     except ValidationError as exc:

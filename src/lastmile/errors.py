@@ -35,16 +35,25 @@ def quoted(values: Iterable[object], limit: int = 10) -> str:
     return ", ".join(items[:limit]) + more
 
 
-def _keys_at(model: Any, loc: Sequence[object]) -> list[str]:
-    """The keys a pydantic model accepts at `loc` (walking fields, and dict values), or none."""
+def _keys_at(model: Any, loc: Sequence[str]) -> list[str]:
+    """The keys a pydantic model accepts at `loc` (through fields and dict values), or none."""
+    free_key = False
     for part in loc:
+        if free_key:  # a dict's own key (a column, a feature): its values have the model
+            free_key = False
+            continue
         fields = getattr(model, "model_fields", None)
         if fields is None or part not in fields:
             return []
         model = fields[part].annotation
         if typing.get_origin(model) is dict:
-            return []  # free keys (a feature, a column): nothing to list
-    return list(getattr(model, "model_fields", {}))
+            model, free_key = typing.get_args(model)[1], True
+    return [] if free_key else list(getattr(model, "model_fields", {}))
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """A multi-line message (a YAML parser's, with its caret drawing) as one shortened line."""
+    return shorten(" ".join(str(text).split()), limit)
 
 
 def config_error(path: object, problems: Sequence[Mapping[str, Any]], model: Any = None) -> LastmileError:

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from lastmile.errors import LastmileError, config_error, quoted, shorten
+from lastmile.errors import LastmileError, config_error, one_line, quoted, shorten
 from lastmile.paths import PARAMS
 
 
@@ -169,7 +169,7 @@ def load_params(path: Path = PARAMS) -> Params:
     except FileNotFoundError as exc:
         raise LastmileError(f"{path} not found: run lastmile from the project root.") from exc
     except yaml.YAMLError as exc:
-        raise LastmileError(f"{path} is not valid YAML: {shorten(exc, 300)}") from exc
+        raise LastmileError(f"{path} is not valid YAML: {one_line(exc)}") from exc
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
