@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from lastmile import paths
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, one_line
 from lastmile.evaluation.bootstrap import compare_all
 from lastmile.evaluation.plots import confusion_plot, line_plot
 from lastmile.params import BootstrapParams, MetricName, Params, load_params
@@ -260,7 +260,7 @@ def check_gates(params: Params, base_ref: str) -> dict[str, Any] | str:
     try:
         return gate.run(params, base_ref=base_ref).as_dict()
     except LastmileError as exc:
-        return str(exc)
+        return one_line(exc)
 
 
 def _bootstrap(inputs: Inputs, settings: BootstrapParams) -> tuple[dict[str, dict[str, Any]], str]:
