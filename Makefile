@@ -34,9 +34,12 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 
 setup: $(SYNCED) ## Create .venv from uv.lock (installs uv first if needed)
 
+# Gates first, then the bento in a second make: the bento holds gates.json, and SERVING_INPUTS lists
+# it only once it exists (built before it, the bento would be built again by the next run).
 run: $(SYNCED) ## Set up, run the pipeline (dvc repro), build the bento and print a summary
 	dvc repro
-	@$(MAKE) --no-print-directory --silent bento $(GATES_FILE)
+	@$(MAKE) --no-print-directory --silent $(GATES_FILE)
+	@$(MAKE) --no-print-directory --silent bento
 	@lastmile summary
 
 test: lint typecheck lint-workflows lint-k8s pytest ## Lint, type-check, lint workflows, run all tests

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import run
 
-COMMANDS = ["ingest", "validate", "split", "train", "evaluate", "summary"]
+COMMANDS = ["check", "ingest", "validate", "split", "train", "evaluate", "summary"]
 
 
 @pytest.mark.parametrize("command", ["", *COMMANDS])

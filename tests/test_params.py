@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 import pytest
@@ -5,7 +6,7 @@ import yaml
 
 from lastmile.errors import LastmileError
 from lastmile.params import Params, load_params
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run
 
 
 def _write(tmp_path: Path, mutate: dict[str, object]) -> Path:
@@ -49,3 +50,24 @@ def test_missing_and_malformed_file(tmp_path: Path) -> None:
     bad.write_text("data: [unclosed")
     with pytest.raises(LastmileError, match="not valid YAML"):
         load_params(bad)
+
+
+# Tests that read the project's params.yaml (through the `params` fixture) without training a model.
+PARAM_READING_TESTS = ["tests/stages/test_split.py", "tests/stages/test_check.py", "tests/test_contract.py"]
+
+
+def test_tests_hold_when_a_user_tunes_the_parameters(repo_copy: Path) -> None:
+    """A pull request that tunes params.yaml must not fail tests: they derive expectations from it."""
+    path = repo_copy / "params.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["split"] = {"test_size": 0.3, "seed": 1}
+    raw["model"]["kind"] = "logistic_regression"
+    raw["evaluation"]["threshold"]["value"] = 0.4
+    raw["gates"]["floors"] = {"roc_auc": 0.5}
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    result = run(
+        [sys.executable, "-m", "pytest", "-q", "--no-cov", "-p", "no:cacheprovider", *PARAM_READING_TESTS],
+        cwd=repo_copy,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import _copy_repo, git_add_commit, run, set_source
 
@@ -60,7 +61,7 @@ def _bad_sources(lines: list[str]) -> dict[str, tuple[bytes | str, str]]:
         return _text([header, *[_set(header, r, column, value) if i == 3 else r for i, r in enumerate(rows)]])
 
     return {
-        "source missing": ("MISSING", "No such file or directory"),
+        "source missing": ("MISSING", "params.yaml `data.source`: no file at"),
         "unreachable URL": ("http://127.0.0.1:9/adult.csv", ""),
         "empty file": (b"", "is empty"),
         "header only": (_text([header]), "no data rows"),
@@ -141,12 +142,15 @@ def test_bad_source_stops_pipeline_and_keeps_last_good_model(
     assert (pipeline_repo / "dvc.lock").read_text().split("  train:")[1] == lock_before
 
 
-def test_two_forced_runs_give_byte_identical_metrics(repo_copy: Path, sample_source: Path) -> None:
+def test_two_forced_runs_give_byte_identical_outputs(repo_copy: Path, sample_source: Path) -> None:
+    """Same code, data and params: the same bytes, so dvc.lock does not change and git sees nothing."""
     set_source(repo_copy, sample_source)
     run(["dvc", "repro", "--force"], cwd=repo_copy)
-    first = (repo_copy / "reports/metrics.json").read_bytes()
+    first = {**_fingerprint(repo_copy), "dvc.lock": (repo_copy / "dvc.lock").read_text()}
+    git_add_commit(repo_copy, "first run")
     run(["dvc", "repro", "--force"], cwd=repo_copy)
-    assert (repo_copy / "reports/metrics.json").read_bytes() == first
+    assert {**_fingerprint(repo_copy), "dvc.lock": (repo_copy / "dvc.lock").read_text()} == first
+    assert run(["git", "status", "--porcelain"], cwd=repo_copy).stdout == ""
 
 
 def test_push_then_fresh_clone_pulls_and_has_nothing_to_do(
@@ -166,3 +170,82 @@ def test_push_then_fresh_clone_pulls_and_has_nothing_to_do(
     result = run(["dvc", "repro"], cwd=clone)
     assert "Running stage" not in result.stdout
     assert "up to date" in result.stdout
+
+
+# ---- a bad configuration value fails before any stage removes an output ----------------------
+
+HUGE = "x" * 200_000
+# (file, dotted key, bad value, words the message must contain): one per top-level section of each.
+BAD_CONFIGURATIONS = [
+    (
+        "params.yaml",
+        "data.source",
+        "data/missing.csv",
+        "params.yaml `data.source`: no file at 'data/missing.csv'",
+    ),
+    ("params.yaml", "target.positive", "rich", "params.yaml `target.positive` is 'rich'"),
+    ("params.yaml", "features.numeric", ["age", "shoe_size"], "`features.numeric` names 'shoe_size'"),
+    ("params.yaml", "split.test_size", 1.5, "`split.test_size`: Input should be less than 1"),
+    ("params.yaml", "model.kind", "forest", "`model.kind`: Input should be 'hist_gradient_boosting' or"),
+    ("params.yaml", "evaluation.threshold.rule", "best", "`evaluation.threshold.rule`: Input should be"),
+    ("params.yaml", "gates.floors", {"acuracy": 0.5}, "`gates.floors.acuracy`: Input should be 'accuracy'"),
+    ("contract.yaml", "min_rows", -1, "contract.yaml is invalid: `min_rows`: Input should be greater than"),
+    ("contract.yaml", "columns.age.kind", "text", "`columns.age.kind`: Input should be 'integer'"),
+    ("params.yaml", "target.positive", HUGE, "more characters"),
+]
+
+
+def _untouched(repo: Path) -> dict[str, str]:
+    """What a failed run must leave byte-identical: model, metrics, plots, data summary, dvc.lock."""
+    files = [repo / "dvc.lock", repo / "reports/data_summary.json"]
+    return {**_fingerprint(repo), **{f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}}
+
+
+def _restore(repo: Path) -> None:
+    """Back to the committed state (the bad-source tests above leave their source behind)."""
+    run(["git", "checkout", "--", "params.yaml", "contract.yaml", "reports"], cwd=repo)
+
+
+def _set(repo: Path, file: str, dotted: str, value: object) -> None:
+    raw = yaml.safe_load((repo / file).read_text(encoding="utf-8"))
+    *parents, key = dotted.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    node[key] = value
+    (repo / file).write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("file", "key", "value", "message"), BAD_CONFIGURATIONS)
+def test_bad_configuration_fails_before_anything_is_removed(
+    pipeline_repo: Path, file: str, key: str, value: object, message: str
+) -> None:
+    _restore(pipeline_repo)
+    before = _untouched(pipeline_repo)
+    _set(pipeline_repo, file, key, value)
+    try:
+        result = run(["dvc", "repro"], cwd=pipeline_repo, check=False)
+    finally:
+        run(["git", "checkout", "--", file], cwd=pipeline_repo)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert message in output, output
+    assert "Traceback" not in output and "pydantic" not in output and "Errno" not in output
+    assert len(output) < 5000  # a huge value is cut, not echoed
+    assert "Running stage 'ingest'" not in output and "Running stage 'train'" not in output
+    assert _untouched(pipeline_repo) == before
+
+
+def test_bad_experiment_fails_first_and_the_documented_recovery_works(pipeline_repo: Path) -> None:
+    _restore(pipeline_repo)
+    run(["dvc", "repro"], cwd=pipeline_repo)  # back to an up-to-date pipeline
+    before = _untouched(pipeline_repo)
+    result = run(["dvc", "exp", "run", "-S", "model.kind=forest"], cwd=pipeline_repo, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "`model.kind`: Input should be" in output, output
+    assert _untouched(pipeline_repo) == before
+    # README "Troubleshooting": DVC leaves params.yaml changed after a failed experiment.
+    run(["git", "checkout", "params.yaml", "dvc.lock", "reports"], cwd=pipeline_repo)
+    run(["dvc", "checkout"], cwd=pipeline_repo)
+    assert "Running stage" not in run(["dvc", "repro"], cwd=pipeline_repo).stdout
+    assert _untouched(pipeline_repo) == before

@@ -77,6 +77,14 @@ def _params(path: Path) -> Any:
 
 
 @app.command()
+def check(params: ParamsOption = paths.PARAMS, contract: ContractOption = paths.CONTRACT) -> None:
+    """Check params.yaml and contract.yaml (each value, and how they fit) before any stage runs."""
+    from lastmile.stages import check as stage
+
+    _guard(lambda: stage.run(params, contract))
+
+
+@app.command()
 def ingest(params: ParamsOption = paths.PARAMS) -> None:
     """Read `data.source`, normalise it and write a typed table plus a data summary."""
     from lastmile.stages import ingest as stage

@@ -11,9 +11,10 @@ from typing import Literal
 
 import pandera.pandas as pa
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from lastmile.errors import LastmileError
+from lastmile.data import snake_case
+from lastmile.errors import LastmileError, config_error, one_line, quoted, shorten
 from lastmile.paths import CONTRACT
 
 
@@ -24,7 +25,7 @@ class ColumnSpec(BaseModel):
     nullable: bool = False
     min: float | None = None
     max: float | None = None
-    values: list[str] | None = None
+    values: list[str] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _fits_kind(self) -> ColumnSpec:
@@ -32,6 +33,11 @@ class ColumnSpec(BaseModel):
             raise ValueError("a category column takes `values`, not `min`/`max`")
         if self.kind != "category" and self.values is not None:
             raise ValueError("a numeric column takes `min`/`max`, not `values`")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"`min` ({self.min:g}) is above `max` ({self.max:g})")
+        if self.values is not None and len(set(self.values)) < len(self.values):
+            repeated = sorted({v for v in self.values if self.values.count(v) > 1})
+            raise ValueError(f"`values` lists {quoted(repeated)} more than once")
         return self
 
     @property
@@ -47,18 +53,33 @@ class ColumnSpec(BaseModel):
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_rows: int = 1
-    columns: dict[str, ColumnSpec]
+    min_rows: int = Field(default=1, ge=1)
+    columns: dict[str, ColumnSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _snake_case_names(self) -> Contract:
+        # The reader turns the source's header into snake_case: any other name can never match.
+        unusable = [name for name in self.columns if snake_case(name) != name]
+        if unusable:
+            example = f"'{shorten(snake_case(unusable[0]))}' for '{shorten(unusable[0])}'"
+            raise ValueError(
+                f"column names must be snake_case as the reader writes them ({example}): {quoted(unusable)}"
+            )
+        return self
 
 
 def load_contract(path: Path = CONTRACT) -> Contract:
+    """Read and validate contract.yaml, raising a `LastmileError` that names the bad key."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return Contract.model_validate(raw)
     except FileNotFoundError as exc:
         raise LastmileError(f"{path} not found: the data contract is required.") from exc
-    except (yaml.YAMLError, ValidationError) as exc:
-        raise LastmileError(f"{path} is not a valid data contract: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise LastmileError(f"{path} is not valid YAML: {one_line(exc)}") from exc
+    try:
+        return Contract.model_validate(raw)
+    except ValidationError as exc:
+        raise config_error(path, exc.errors(), Contract) from None
 
 
 def _checks(spec: ColumnSpec) -> list[pa.Check]:

@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, quoted
 
 
 class DataSourceError(LastmileError):
@@ -92,7 +92,7 @@ def read_source(
     names = [snake_case(name) for name in header]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise DataSourceError(f"Data source {source} repeats the column(s) {repeated} in its header.")
+        raise DataSourceError(f"Data source {source} repeats the column(s) {quoted(repeated)} in its header.")
     try:
         frame = pd.read_csv(
             io.StringIO(text),

@@ -60,7 +60,20 @@ def positive_proba(pipeline: Pipeline, frame: pd.DataFrame, positive: str) -> np
     return np.asarray(pipeline.predict_proba(frame)[:, classes.index(positive)])
 
 
+def _forget_machine(pipeline: Pipeline) -> None:
+    """Drop what a fit records about the machine, so the saved bytes depend on code, data and params only.
+
+    Histogram gradient boosting keeps the number of OpenMP threads it binned with (the core count);
+    it is read again, as None means "all cores", only when fitting.
+    """
+    for step in pipeline.named_steps.values():
+        bin_mapper = getattr(step, "_bin_mapper", None)
+        if bin_mapper is not None:
+            bin_mapper.n_threads = None
+
+
 def save_model(directory: Path, pipeline: Pipeline, metadata: dict[str, Any]) -> None:
+    _forget_machine(pipeline)
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_path(directory / MODEL_FILE) as tmp:
         joblib.dump(pipeline, tmp)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, config_error, one_line, quoted, shorten
 from lastmile.paths import PARAMS
 
 
@@ -43,7 +43,7 @@ class FeatureParams(_Strict):
     def _disjoint(self) -> FeatureParams:
         both = set(self.numeric) & set(self.categorical)
         if both:
-            raise ValueError(f"features listed as both numeric and categorical: {sorted(both)}")
+            raise ValueError(f"features listed as both numeric and categorical: {quoted(sorted(both))}")
         return self
 
 
@@ -95,7 +95,9 @@ class SliceParams(_Strict):
     def _increasing_edges(self) -> SliceParams:
         for column, edges in self.bands.items():
             if not edges or any(b <= a for a, b in pairwise(edges)):
-                raise ValueError(f"bands.{column}: edges must be a non-empty, strictly increasing list")
+                raise ValueError(
+                    f"bands.{shorten(column)}: edges must be a non-empty, strictly increasing list"
+                )
         return self
 
 
@@ -148,14 +150,14 @@ class Params(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Params:
         if self.target.column in self.features.all:
-            raise ValueError(f"the target column {self.target.column!r} is also listed as a feature")
+            raise ValueError(f"the target column '{shorten(self.target.column)}' is also listed as a feature")
         unknown = set(self.features.sensitive) - set(self.features.all)
         if unknown:
-            raise ValueError(f"sensitive features must also be features: {sorted(unknown)}")
+            raise ValueError(f"sensitive features must also be features: {quoted(sorted(unknown))}")
         ungated = set(self.gates.fairness) - set(self.features.sensitive)
         if ungated:
             raise ValueError(
-                f"gates.fairness names features that are not sensitive features: {sorted(ungated)}"
+                f"gates.fairness names features that are not sensitive features: {quoted(sorted(ungated))}"
             )
         return self
 
@@ -167,11 +169,8 @@ def load_params(path: Path = PARAMS) -> Params:
     except FileNotFoundError as exc:
         raise LastmileError(f"{path} not found: run lastmile from the project root.") from exc
     except yaml.YAMLError as exc:
-        raise LastmileError(f"{path} is not valid YAML: {exc}") from exc
+        raise LastmileError(f"{path} is not valid YAML: {one_line(exc)}") from exc
     try:
         return Params.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
-        )
-        raise LastmileError(f"{path} is invalid: {problems}") from exc
+        raise config_error(path, exc.errors(), Params) from None

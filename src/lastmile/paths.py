@@ -5,6 +5,8 @@ from pathlib import Path
 PARAMS = Path("params.yaml")
 CONTRACT = Path("contract.yaml")
 
+# Written by the `check` stage when params.yaml and contract.yaml are valid; every stage depends on it.
+CHECKED = Path("data/interim/checked.json")
 RAW_TABLE = Path("data/interim/raw.parquet")
 DATA_SUMMARY = Path("reports/data_summary.json")
 VALIDATED_TABLE = Path("data/interim/validated.parquet")

@@ -55,8 +55,10 @@ def _gates(**sections: Any) -> GateParams:
 
 
 def _only(report: gate.GateReport) -> gate.GateResult:
-    assert len(report.gates) == 1
-    return report.gates[0]
+    """The one configured gate of `report` (the degenerate-model gate is always there too)."""
+    configured = [g for g in report.gates if g.kind != "degenerate"]
+    assert len(configured) == 1
+    return configured[0]
 
 
 @pytest.mark.parametrize(
@@ -198,10 +200,31 @@ def test_report_and_table(base: Evaluation) -> None:
     assert not report.passed and report.baseline == base.source
     table = gate.render_table(report)
     assert "roc_auc floor" in table and "FAIL" in table and "pass" in table
-    assert table.splitlines()[-1] == "FAILED: 1 of 3 gates fail (roc_auc floor)"
+    assert table.splitlines()[-1] == "FAILED: 1 of 4 gates fail (roc_auc floor)"
     as_json = json.loads(json.dumps(report.as_dict()))
     assert {"passed", "gates"} <= set(as_json)
     assert {"name", "kind", "value", "threshold", "passed", "detail"} <= set(as_json["gates"][0])
+
+
+def test_a_model_that_predicts_one_class_fails(base: Evaluation) -> None:
+    assert base.predictions is not None and base.fairness is not None
+    probabilities = base.predictions["probability"]
+    threshold = float(base.metrics["threshold"])
+    rarer = min((probabilities >= threshold).sum(), (probabilities < threshold).sum())
+    healthy = gate.degenerate_gate(base)
+    assert healthy.passed and healthy.value == rarer > 0
+    above_every_row = {**base.metrics, "threshold": float(probabilities.max()) + 1e-6}
+    one_class = gate.degenerate_gate(Evaluation("head", above_every_row, base.fairness, base.predictions))
+    assert not one_class.passed and one_class.value == 0
+    assert f"all {len(probabilities):,} test rows are predicted negative" in one_class.detail
+    # Without predictions, fairness.json's groups tell the same: a selection rate of 0 everywhere.
+    silent = copy.deepcopy(base.fairness)
+    for feature in silent.values():
+        for group in feature["groups"].values():
+            group["selection_rate"] = 0.0
+    assert not gate.degenerate_gate(Evaluation("head", base.metrics, silent, None)).passed
+    assert gate.degenerate_gate(Evaluation("head", base.metrics, base.fairness, None)).passed
+    assert not gate.check(GateParams(), Evaluation("head", base.metrics, silent, None), None).passed
 
 
 # ---- the real command -------------------------------------------------------------------------
@@ -256,7 +279,7 @@ def test_cli_passes_and_writes_gates_json(repo: Path) -> None:
 def test_cli_fails_on_a_failing_floor(repo: Path) -> None:
     _set_gates(repo, {"floors": {"roc_auc": 0.999}})
     code, out, _, written = _gate(repo)
-    assert code == 1 and "FAIL" in out and out.splitlines()[-1].startswith("FAILED: 1 of 1")
+    assert code == 1 and "FAIL" in out and out.splitlines()[-1].startswith("FAILED: 1 of 2")
     assert written is not None and written["passed"] is False
 
 
@@ -272,6 +295,24 @@ def test_cli_fails_on_a_real_regression_against_the_base_commit(repo: Path) -> N
     failed = {g["name"]: g for g in written["gates"] if not g["passed"]}
     assert "roc_auc vs base" in failed
     assert failed["roc_auc vs base"]["comparison"]["verdict"] == "significant regression"
+
+
+def test_a_real_model_predicting_one_class_fails_and_the_report_says_why(repo: Path) -> None:
+    """A threshold no probability reaches: every row negative, every group's selection rate 0."""
+    run(["dvc", "exp", "run", "-S", "evaluation.threshold.value=1.0"], cwd=repo)
+    predictions = pd.read_csv(repo / "reports/predictions.csv")
+    assert (predictions["probability"] < 1.0).all()  # the premise: no row reaches the threshold
+    code, out, _, written = _gate(repo, "--base", "main")
+    assert code == 1 and written is not None
+    failed = [g for g in written["gates"] if not g["passed"]]
+    assert [g["name"] for g in failed] == ["predicts both classes"], out
+    # The fairness gates pass (differences of 0): only the degenerate gate tells.
+    assert all(g["passed"] for g in written["gates"] if g["kind"] == "fairness")
+    run(["lastmile", "report", "--base", "main", "--out", "reports/pr"], cwd=repo)
+    markdown = (repo / "reports/pr/report.md").read_text(encoding="utf-8")
+    assert markdown.splitlines()[0].startswith("### ❌ 1 of ") and "predicts both classes" in markdown
+    assert "not meaningful: the model predicts every test row negative" in markdown
+    assert json.loads((repo / "reports/pr/verdict.json").read_text())["conclusion"] == "failure"
 
 
 def test_cli_first_pull_request_has_no_baseline(repo: Path) -> None:

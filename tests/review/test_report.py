@@ -120,33 +120,32 @@ def test_nothing_changed(history: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert "Parameters: none changed" in markdown and "data unchanged" in markdown
 
 
-def test_gate_verdict_comes_first(history: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    gates = history / "reports/gates.json"
-    gates.write_text(
-        json.dumps(
-            {
-                "passed": False,
-                "gates": [
-                    {
-                        "name": "roc_auc_floor",
-                        "kind": "floor",
-                        "value": 0.8,
-                        "threshold": 0.9,
-                        "passed": False,
-                    },
-                    {"name": "f1_floor", "kind": "floor", "value": 0.7, "threshold": 0.5, "passed": True},
-                ],
-            }
-        ),
-        encoding="utf-8",
-    )
+def test_gate_verdict_comes_first_and_is_checked_on_what_the_report_shows(
+    history: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reports/gates.json left by an earlier run (here: all passing) is not trusted: the report
+    checks the gates of params.yaml on the files it shows, as `lastmile gate` does."""
+    stale = {"passed": True, "baseline": None, "gates": [{"name": "old", "kind": "floor", "passed": True}]}
+    (history / "reports/gates.json").write_text(json.dumps(stale), encoding="utf-8")
+    params_file = history / "params.yaml"
+    original = params_file.read_text(encoding="utf-8")
+    assert "roc_auc: 0.90" in original
+    params_file.write_text(original.replace("roc_auc: 0.90", "roc_auc: 0.999"), encoding="utf-8")
     try:
         markdown = _report_in_process(history, "main", "reports/pr-gates", monkeypatch)
+        gate = run(["lastmile", "gate", "--base", "main"], cwd=history, check=False)
+        checked = json.loads((history / "reports/gates.json").read_text(encoding="utf-8"))
     finally:
-        gates.unlink()
-    assert markdown.splitlines()[0] == "### ❌ 1 of 2 quality gates failed: roc_auc_floor"
+        params_file.write_text(original, encoding="utf-8")
+        (history / "reports/gates.json").unlink()
+    failed = [g["name"] for g in checked["gates"] if not g["passed"]]
+    assert gate.returncode == 1 and "roc_auc floor" in failed
+    first = markdown.splitlines()[0]
+    assert (
+        first == f"### ❌ {len(failed)} of {len(checked['gates'])} quality gates failed: {', '.join(failed)}"
+    )
     verdict = json.loads((history / "reports/pr-gates/verdict.json").read_text(encoding="utf-8"))
-    assert verdict == {"conclusion": "failure", "title": "1 of 2 quality gates failed: roc_auc_floor"}
+    assert verdict["conclusion"] == "failure" and verdict["title"] == first.removeprefix("### ❌ ")
     summary = (history / "reports/pr-gates/summary.md").read_text(encoding="utf-8")
     assert summary.startswith("### ❌") and "ROC AUC" in summary and ".png" not in summary
 

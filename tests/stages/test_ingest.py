@@ -8,7 +8,6 @@ from lastmile.data import read_json
 from lastmile.errors import LastmileError
 from lastmile.params import Params
 from lastmile.stages import ingest
-from tests.conftest import SNAPSHOT
 
 
 def _with_source(params: Params, source: Path) -> Params:
@@ -48,7 +47,3 @@ def test_missing_target_column(tmp_path: Path, params: Params) -> None:
     with pytest.raises(LastmileError, match="target column 'income'"):
         ingest.run(_with_source(params, source), out=tmp_path / "r.parquet", summary=tmp_path / "s.json")
     assert not (tmp_path / "r.parquet").exists()
-
-
-def test_snapshot_is_the_default_source(params: Params) -> None:
-    assert Path(params.data.source) == SNAPSHOT.relative_to(SNAPSHOT.parents[1])

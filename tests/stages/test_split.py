@@ -7,16 +7,19 @@ from lastmile.errors import LastmileError
 from lastmile.params import Params
 from lastmile.stages import split
 
+NEGATIVE = "another label"
 
-def _table(tmp_path: Path, labels: list[str]) -> Path:
+
+def _table(tmp_path: Path, params: Params, labels: list[str]) -> Path:
+    """A validated table with the project's target column (its name and labels come from params.yaml)."""
     path = tmp_path / "validated.parquet"
-    pd.DataFrame({"x": range(len(labels)), "income": labels}).to_parquet(path, index=False)
+    pd.DataFrame({"x": range(len(labels)), params.target.column: labels}).to_parquet(path, index=False)
     return path
 
 
 def test_split_is_stratified_seeded_and_complete(tmp_path: Path, params: Params) -> None:
-    labels = [">50K"] * 250 + ["<=50K"] * 750
-    table = _table(tmp_path, labels)
+    positive = params.target.positive
+    table = _table(tmp_path, params, [positive] * 250 + [NEGATIVE] * 750)
     runs = []
     for name in ("a", "b"):
         split.run(
@@ -32,23 +35,25 @@ def test_split_is_stratified_seeded_and_complete(tmp_path: Path, params: Params)
             )
         )
     (train, test), (_, test2) = runs
-    assert len(test) == 200 and len(train) == 800
-    assert (test["income"] == ">50K").mean() == 0.25 == (train["income"] == ">50K").mean()
+    # pandas samples round(fraction x rows) of each label; the fraction is the project's own.
+    expected = sum(round(params.split.test_size * n) for n in (250, 750))
+    assert len(test) == expected and len(train) == 1000 - expected
+    column = params.target.column
+    assert (test[column] == positive).mean() == pytest.approx(0.25, abs=1 / len(test))
+    assert (train[column] == positive).mean() == pytest.approx(0.25, abs=1 / len(train))
     assert sorted([*train["x"], *test["x"]]) == list(range(1000))
     pd.testing.assert_frame_equal(test, test2)
 
 
 @pytest.mark.parametrize(
-    ("labels", "message"),
-    [(["<=50K"] * 10, "No row has the positive label"), ([">50K"] + ["<=50K"] * 10, "at least 2 rows")],
+    ("positives", "message"), [(0, "No row has the positive label"), (1, "at least 2 rows")]
 )
-def test_split_refuses_unusable_labels(
-    tmp_path: Path, params: Params, labels: list[str], message: str
-) -> None:
+def test_split_refuses_unusable_labels(tmp_path: Path, params: Params, positives: int, message: str) -> None:
+    labels = [params.target.positive] * positives + [NEGATIVE] * 10
     with pytest.raises(LastmileError, match=message):
         split.run(
             params,
-            table=_table(tmp_path, labels),
+            table=_table(tmp_path, params, labels),
             train_out=tmp_path / "tr.parquet",
             test_out=tmp_path / "te.parquet",
         )

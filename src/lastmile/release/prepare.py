@@ -321,7 +321,6 @@ def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> 
                 ["release", f"`{plan.tag}` (commit `{plan.commit[:12]}`)"],
                 ["model version", f"`{meta.get('model_version', '?')}`"],
                 ["model", f"scikit-learn `Pipeline` ({meta.get('model_kind', '?')}), preprocessing inside"],
-                ["trained at", str(meta.get("trained_at", "?"))],
                 ["training data hash", f"`{meta.get('training_data_hash', '?')}`"],
                 ["image", f"`{plan.image_tags[0]}`" if plan.image_tags else "-"],
                 ["versions", ", ".join(f"{k} {v}" for k, v in sorted(meta.get("versions", {}).items()))],

@@ -1,6 +1,9 @@
 """Quality gates: the checks a model change must pass before it merges (`gates:` in params.yaml).
 
-Four kinds:
+Five kinds:
+- degenerate: the model must predict both classes on the test set. One that predicts every row
+  negative has a selection rate of 0 in every group, so its fairness differences are 0 and would
+  pass every fairness gate; this gate is always on;
 - floor: a metric's worst acceptable value (a minimum for scores, a maximum for losses);
 - regression: how much a metric may worsen against the baseline (the base branch's evaluation).
   When both commits' predictions on the same test rows are available, a paired bootstrap decides:
@@ -28,7 +31,8 @@ from lastmile.params import FairnessBound, GateParams, MetricName, Params
 from lastmile.review import baseline
 from lastmile.review.baseline import Evaluation
 
-Kind = Literal["floor", "regression", "fairness", "fairness_regression"]
+Kind = Literal["degenerate", "floor", "regression", "fairness", "fairness_regression"]
+DEGENERATE = "predicts both classes"
 # Written by `lastmile gate` after `dvc repro`, not by a stage: it depends on the baseline chosen.
 DIGITS = 6
 # Values are rounded to 6 digits when written: equality must not fail on the last bit.
@@ -65,6 +69,35 @@ def _metric(metrics: dict[str, Any], name: str, source: str) -> float:
     if not isinstance(metrics.get(name), int | float):
         raise LastmileError(f"{source}: metrics.json has no number {name!r}; re-run `dvc repro`.")
     return float(metrics[name])
+
+
+def _predicted_positives(current: Evaluation) -> tuple[int, int] | None:
+    """(rows predicted positive, rows) on the test set: from the predictions, else the fairness groups."""
+    if current.predictions is not None:
+        threshold = float(current.metrics.get("threshold", 0.5))
+        predicted = current.predictions["probability"] >= threshold
+        return int(predicted.sum()), len(predicted)
+    for result in (current.fairness or {}).values():
+        groups = result.get("groups") if isinstance(result, dict) else None
+        if isinstance(groups, dict) and groups:
+            rows = sum(int(g["rows"]) for g in groups.values())
+            return round(sum(float(g["selection_rate"]) * int(g["rows"]) for g in groups.values())), rows
+    return None
+
+
+def degenerate_gate(current: Evaluation) -> GateResult:
+    """Fails when one class is predicted for every test row (value: rows of the rarer predicted class)."""
+    counted = _predicted_positives(current)
+    if counted is None:
+        detail = "not computed: no predictions.csv and no fairness groups; re-run `dvc repro`"
+        return GateResult(DEGENERATE, "degenerate", None, 1, ">=", False, detail)
+    positive, rows = counted
+    rarer = min(positive, rows - positive)
+    detail = ""
+    if not rarer:
+        side = "positive" if positive else "negative"
+        detail = f"all {rows:,} test rows are predicted {side}: fairness differences of 0 mean nothing here"
+    return GateResult(DEGENERATE, "degenerate", float(rarer), 1, ">=", rarer >= 1, detail)
 
 
 def floor_gates(floors: dict[MetricName, float], current: Evaluation) -> list[GateResult]:
@@ -205,6 +238,7 @@ def fairness_gates(gates: GateParams, current: Evaluation, base: Evaluation | No
 def check(gates: GateParams, current: Evaluation, base: Evaluation | None) -> GateReport:
     """Every gate of `gates` on the current evaluation, against `base` when there is one."""
     results = [
+        degenerate_gate(current),
         *floor_gates(gates.floors, current),
         *regression_gates(gates, current, base),
         *fairness_gates(gates, current, base),

@@ -23,10 +23,11 @@ from typing import Any
 import pandas as pd
 
 from lastmile import paths
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, one_line
 from lastmile.evaluation.bootstrap import compare_all
 from lastmile.evaluation.plots import confusion_plot, line_plot
 from lastmile.params import BootstrapParams, MetricName, Params, load_params
+from lastmile.review import gate
 from lastmile.review.pr_artifact import REPORT, SUMMARY, write_verdict
 
 log = logging.getLogger(__name__)
@@ -238,17 +239,28 @@ def _percent(value: object) -> str:
 # ---------------------------------------------------------------- sections
 
 
-def _verdict(gates: Any, stale: bool) -> tuple[str, str]:
-    """(conclusion, one-line verdict) from `reports/gates.json`."""
-    if not isinstance(gates, dict) or not isinstance(gates.get("gates"), list):
-        return "neutral", "⚪ Quality gates not checked (no reports/gates.json: run `make gate`)"
-    results = [g for g in gates["gates"] if isinstance(g, dict)]
-    failed = [str(g.get("name")) for g in results if not g.get("passed")]
-    note = " (gates.json is older than metrics.json: run `make gate`)" if stale else ""
-    if failed or gates.get("passed") is False:
-        names = ", ".join(failed) or "see the gates table"
-        return "failure", f"❌ {len(failed)} of {len(results)} quality gates failed: {names}{note}"
-    return "success", f"✅ All {len(results)} quality gates pass{note}"
+def _verdict(gates: dict[str, Any] | str) -> tuple[str, str]:
+    """(conclusion, one-line verdict) from the gates checked for this report, or why they were not."""
+    if isinstance(gates, str):
+        return "neutral", f"⚪ Quality gates not checked: {gates}"
+    results = gates["gates"]
+    failed = [str(g["name"]) for g in results if not g["passed"]]
+    if failed:
+        return "failure", f"❌ {len(failed)} of {len(results)} quality gates failed: {', '.join(failed)}"
+    return "success", f"✅ All {len(results)} quality gates pass"
+
+
+def check_gates(params: Params, base_ref: str) -> dict[str, Any] | str:
+    """The gates on the very files this report shows, against the same base, or why they cannot be checked.
+
+    Checked here rather than read from a `reports/gates.json` that an earlier command wrote: after
+    `dvc exp run` that file can describe other metrics or other gate settings. Like `make gate`, this
+    rewrites `reports/gates.json`.
+    """
+    try:
+        return gate.run(params, base_ref=base_ref).as_dict()
+    except LastmileError as exc:
+        return one_line(exc)
 
 
 def _bootstrap(inputs: Inputs, settings: BootstrapParams) -> tuple[dict[str, dict[str, Any]], str]:
@@ -343,8 +355,8 @@ def _code(value: object, chars: int = 60) -> str:
     return f"`{text[:chars]}{'…' if len(text) > chars else ''}`"
 
 
-def _gates_section(gates: Any) -> list[str]:
-    if not isinstance(gates, dict) or not isinstance(gates.get("gates"), list):
+def _gates_section(gates: dict[str, Any] | str) -> list[str]:
+    if isinstance(gates, str):
         return []
     rows = [
         [
@@ -388,22 +400,40 @@ def _validation_section(inputs: Inputs) -> list[str]:
     return _details(f"🧪 Data validation: {'passed' if report.get('passed') else 'failed'}", body)
 
 
+def _one_class(fairness: dict[str, Any]) -> str | None:
+    """'negative' or 'positive' when every group of every feature has a selection rate of 0 or 1."""
+    rates = {
+        g.get("selection_rate")
+        for result in fairness.values()
+        if isinstance(result, dict) and isinstance(result.get("groups"), dict)
+        for g in result["groups"].values()
+        if isinstance(g, dict)
+    }
+    return "negative" if rates == {0} else "positive" if rates == {1} else None
+
+
 def _fairness_section(inputs: Inputs) -> list[str]:
     head, base = inputs.head.json(paths.FAIRNESS), inputs.base.json(paths.FAIRNESS) or {}
     if not isinstance(head, dict) or not head:
         return []
-    body: list[str] = []
-    summary_parts = []
+    one_class = _one_class(head)
+    if one_class:
+        # Differences of 0 would read as perfectly fair: say what they really mean.
+        warning = f"⚠️ not meaningful: the model predicts every test row {one_class}"
+        body = [f"> **{warning}**, so every group has the same selection rate.", ""]
+        summary_parts = [warning]
+    else:
+        body, summary_parts = [], []
     for feature, result in head.items():
         if not isinstance(result, dict):
             continue
         old = base.get(feature, {}) if isinstance(base, dict) else {}
         dpd, eod = result.get("demographic_parity_difference"), result.get("equalized_odds_difference")
         old_dpd = old.get("demographic_parity_difference")
-        if isinstance(dpd, int | float):
+        if not one_class and isinstance(dpd, int | float):
             change = _change(old_dpd, dpd, higher_is_better=False) if isinstance(old_dpd, int | float) else ""
             summary_parts.append(f"{feature} {dpd:.3f}" + (f" ({change})" if change else ""))
-        else:
+        elif not one_class:
             summary_parts.append(str(feature))
         body += [
             f"**{_cell(feature)}**: demographic parity difference {_cell(dpd)} "
@@ -543,11 +573,14 @@ def _test_rows(inputs: Inputs) -> str | None:
     return f"{new:,} test rows"
 
 
-def render(inputs: Inputs, params: Params, out: Path, root: Path, run_url: str | None = None) -> Result:
-    gates = inputs.head.json(paths.GATES)
-    gates_file, metrics_file = root / paths.GATES, root / paths.METRICS
-    stale = gates_file.is_file() and gates_file.stat().st_mtime < metrics_file.stat().st_mtime
-    conclusion, verdict = _verdict(gates, stale)
+def render(
+    inputs: Inputs,
+    params: Params,
+    gates: dict[str, Any] | str,
+    out: Path,
+    run_url: str | None = None,
+) -> Result:
+    conclusion, verdict = _verdict(gates)
     data_headline, data_details = _data_section(inputs)
     changed_params, params_details = _params_section(inputs)
     base = inputs.base
@@ -598,11 +631,12 @@ def run(base: str = DEFAULT_BASE, out: Path = DEFAULT_OUT, run_url: str | None =
     root = Path.cwd()
     params = load_params(root / paths.PARAMS)
     inputs = gather(base, root)
+    gates = check_gates(params, base)
     staging = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        result = render(inputs, params, staging, root, run_url)
+        result = render(inputs, params, gates, staging, run_url)
         shutil.rmtree(out, ignore_errors=True)
         staging.replace(out)
     finally:

@@ -116,7 +116,7 @@ def import_model(
         if existing.info.labels.get("content_sha256") == digest:
             log.info("package: model %s is already in the store", tag)
             return tag, True
-        # Same version from the same inputs, other files (a re-run writes a new trained_at): replace.
+        # Same version, other files (a hand-edited metadata file, another contract): replace.
         log.info("package: replacing model %s (its files changed)", tag)
         bentoml.models.delete(tag)
 
@@ -134,7 +134,6 @@ def import_model(
         metadata={
             "model_version": metadata["model_version"],
             "training_data_hash": metadata["training_data_hash"],
-            "trained_at": metadata["trained_at"],
             "metrics": measured,
         },
         module="lastmile",

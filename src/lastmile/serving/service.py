@@ -139,7 +139,6 @@ class ModelMetadata(BaseModel):
     model_tag: str
     model_version: str
     model_kind: str
-    trained_at: str
     training_rows: int
     training_data_hash: str
     target: dict[str, str]

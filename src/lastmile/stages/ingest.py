@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lastmile import paths
 from lastmile.data import frame_hash, infer_types, read_source, write_json, write_table
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, quoted, shorten
 from lastmile.params import Params
 
 log = logging.getLogger(__name__)
@@ -20,8 +20,8 @@ def run(params: Params, out: Path = paths.RAW_TABLE, summary: Path = paths.DATA_
     target = params.target.column
     if target not in frame.columns:
         raise LastmileError(
-            f"The target column {target!r} (params.yaml `target.column`) is not in {source}; "
-            f"its columns are {list(frame.columns)}."
+            f"The target column '{shorten(target)}' (params.yaml `target.column`) is not in "
+            f"{shorten(source)}; its columns are {quoted(frame.columns, limit=30)}."
         )
     frame = infer_types(frame)
     labels = frame[target].astype("str").str.strip()

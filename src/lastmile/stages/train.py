@@ -5,9 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import platform
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +40,11 @@ def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL
     started = time.perf_counter()
     pipeline.fit(features, labels)
     seconds = time.perf_counter() - started
+    # No wall-clock time, host or interpreter version in here: DVC hashes this file, and the same
+    # code, data and params must give the same bytes on every machine (the time is only logged).
     metadata = {
         "model_version": version,
         "model_kind": params.model.kind,
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "training_seconds": round(seconds, 3),
         "training_rows": len(frame),
         "training_data_hash": data_hash,
         "target": params.target.model_dump(),
@@ -55,7 +53,6 @@ def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL
         "classes": [str(c) for c in pipeline.classes_],
         "versions": {
             "lastmile": __version__,
-            "python": platform.python_version(),
             "scikit-learn": sklearn.__version__,
         },
     }

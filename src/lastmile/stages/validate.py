@@ -16,7 +16,7 @@ import pandera.pandas as pa
 from lastmile import paths
 from lastmile.contract import ColumnSpec, Contract, build_schema
 from lastmile.data import read_table, write_json, write_table, write_text
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, shorten
 
 log = logging.getLogger(__name__)
 EXAMPLES = 5
@@ -67,20 +67,27 @@ def _failures(error: pa.errors.SchemaErrors, contract: Contract) -> list[dict[st
             # pandera reports the table as the "column" and the column name as the value.
             for name in group["failure_case"].astype(str):
                 failures.append(
-                    {"column": name, "rule": _rule(check, None), "check": check, "rows": 0, "examples": []}
+                    {
+                        "column": shorten(name),
+                        "rule": _rule(check, None),
+                        "check": check,
+                        "rows": 0,
+                        "examples": [],
+                    }
                 )
             continue
         rows = group.dropna(subset=["index"]).sort_values("index")
         examples = [
             {
                 "row": int(r["index"]) + 1,
-                "value": None if pd.isna(r["failure_case"]) else str(r["failure_case"]),
+                # A cell can be any size: reports and messages show its start.
+                "value": None if pd.isna(r["failure_case"]) else shorten(r["failure_case"]),
             }
             for _, r in rows.head(EXAMPLES).iterrows()
         ]
         failures.append(
             {
-                "column": column_name if spec is not None else "(table)",
+                "column": shorten(column_name) if spec is not None else "(table)",
                 "rule": _rule(check, spec) if spec is not None else check,
                 "check": check,
                 "rows": int(rows["index"].nunique()),

@@ -1,0 +1,125 @@
+"""Stage `check`: every value of params.yaml and contract.yaml, and how they fit, in one-paragraph errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from lastmile.errors import LastmileError
+from lastmile.stages import check
+from tests.conftest import ROOT
+
+HUGE = "x" * 200_000
+
+
+def _config(
+    tmp_path: Path, params: dict[str, Any] | None = None, contract: dict[str, Any] | None = None
+) -> None:
+    """params.yaml and contract.yaml in `tmp_path`: the project's, with dotted keys replaced."""
+    for name, changes in (("params.yaml", params or {}), ("contract.yaml", contract or {})):
+        raw = yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
+        for dotted, value in changes.items():
+            *parents, key = dotted.split(".")
+            node = raw
+            for part in parents:
+                node = node[part]
+            node[key] = value
+        (tmp_path / name).write_text(yaml.safe_dump(raw), encoding="utf-8")
+    source = Path(yaml.safe_load((tmp_path / "params.yaml").read_text())["data"]["source"])
+    link = tmp_path / source
+    if not source.is_absolute() and (ROOT / source).is_file() and not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(ROOT / source)
+
+
+def _run(tmp_path: Path) -> Path:
+    out = tmp_path / "checked.json"
+    check.run(tmp_path / "params.yaml", tmp_path / "contract.yaml", out)
+    return out
+
+
+def _error(tmp_path: Path) -> str:
+    with pytest.raises(LastmileError) as info:
+        _run(tmp_path)
+    assert not (tmp_path / "checked.json").exists()
+    return str(info.value)
+
+
+def test_the_project_configuration_passes(tmp_path: Path) -> None:
+    _config(tmp_path)
+    assert _run(tmp_path).is_file()
+
+
+def test_the_output_does_not_change_with_valid_values(tmp_path: Path) -> None:
+    """Stages downstream depend on it: a valid change must not re-run them all."""
+    _config(tmp_path)
+    first = _run(tmp_path).read_bytes()
+    _config(tmp_path, {"model.kind": "logistic_regression", "gates.floors": {}, "split.seed": 3})
+    assert _run(tmp_path).read_bytes() == first
+
+
+@pytest.mark.parametrize(
+    ("params", "contract", "expected"),
+    [
+        ({"data.source": "data/nope.csv"}, {}, "params.yaml `data.source`: no file at 'data/nope.csv'"),
+        ({"target.column": "salary"}, {}, "`target.column` names 'salary', which contract.yaml does not"),
+        ({"target.positive": "rich"}, {}, "`target.positive` is 'rich', which contract.yaml"),
+        ({"features.numeric": ["age", "shoe_size"]}, {}, "`features.numeric` names 'shoe_size'"),
+        (
+            {"features.numeric": ["sex"], "features.categorical": ["race"], "gates.fairness": {}},
+            {},
+            "`features.numeric` names 'sex', a category column in contract.yaml; allowed: columns of kind",
+        ),
+        ({"evaluation.slices.columns": ["planet"]}, {}, "`evaluation.slices.columns` names 'planet'"),
+        ({"evaluation.slices.bands": {"race": [1, 2]}}, {}, "`evaluation.slices.bands` names 'race'"),
+        ({"split.test_size": 1.5}, {}, "`split.test_size`: Input should be less than 1"),
+        ({"model.kind": "forest"}, {}, "`model.kind`: Input should be 'hist_gradient_boosting' or"),
+        ({"model.typo": 1}, {}, "`model.typo`: unknown key; allowed here: kind, seed"),
+        ({"gates.floors": {"acuracy": 0.5}}, {}, "`gates.floors.acuracy`: Input should be 'accuracy'"),
+        ({"evaluation.threshold.rule": "best"}, {}, "`evaluation.threshold.rule`: Input should be"),
+        ({}, {"min_rows": 0}, "contract.yaml is invalid: `min_rows`: Input should be greater than or equal"),
+        (
+            {},
+            {"columns.age": {"kind": "integer", "min": 90, "max": 10}},
+            "`columns.age`: `min` (90) is above",
+        ),
+        ({}, {"columns.age": {"kind": "text"}}, "`columns.age.kind`: Input should be 'integer', 'number'"),
+        ({}, {"columns": {}}, "`columns`: Dictionary should have at least 1 item"),
+    ],
+)
+def test_each_problem_names_file_key_and_what_is_allowed(
+    tmp_path: Path, params: dict[str, Any], contract: dict[str, Any], expected: str
+) -> None:
+    _config(tmp_path, params, contract)
+    message = _error(tmp_path)
+    assert expected in message
+    assert "\n" not in message and "pydantic" not in message
+    assert message.endswith("the previous model and reports are unchanged.")
+
+
+def test_both_files_are_reported_in_one_run(tmp_path: Path) -> None:
+    _config(tmp_path, {"model.kind": "forest"}, {"min_rows": "many"})
+    message = _error(tmp_path)
+    assert (
+        "params.yaml is invalid: `model.kind`" in message
+        and "contract.yaml is invalid: `min_rows`" in message
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "contract"),
+    [
+        ({"target.positive": HUGE}, {}),
+        ({"split.test_size": HUGE}, {}),
+        ({"features.numeric": ["age", HUGE]}, {}),
+        ({"model.kind": HUGE}, {}),
+        ({}, {"columns.income": {"kind": "category", "values": [HUGE, HUGE]}}),
+    ],
+)
+def test_a_huge_value_is_cut(tmp_path: Path, params: dict[str, Any], contract: dict[str, Any]) -> None:
+    _config(tmp_path, params, contract)
+    message = _error(tmp_path)
+    assert len(message) < 2000 and "more characters" in message
