@@ -455,6 +455,13 @@ def test_kubernetes_manifests_fit_the_image() -> None:
     assert {env["BENTOML_HOME"], "/tmp"} <= mounts
     volumes = {v["name"] for v in pod["spec"]["volumes"] if "emptyDir" in v}
     assert {m["name"] for m in container["volumeMounts"]} <= volumes
+    # A rolling update drops nothing: the pod keeps serving while traffic is routed away, then
+    # finishes queued work (at most the batcher's queue limit) before it is killed.
+    pause = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert pause[0] == "sleep"
+    assert int(pause[1]) >= 5
+    queue_limit_s = int(env["LASTMILE_MAX_LATENCY_MS"]) / 1000
+    assert pod["spec"]["terminationGracePeriodSeconds"] > int(pause[1]) + queue_limit_s
 
     labels = pod["metadata"]["labels"]
     assert by_kind["Service"]["spec"]["selector"].items() <= labels.items()

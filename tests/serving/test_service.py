@@ -8,11 +8,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,15 +51,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def served(
-    packaged: tuple[Path, str], trained_repo: Path, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def _serve(
+    packaged: tuple[Path, str], repo: Path, workdir: Path, settings: dict[str, str]
 ) -> Iterator[Served]:
+    """`bentoml serve` of the packaged bento on a free loopback port, with LASTMILE_* `settings`."""
     home, bento_tag = packaged
     port = _free_port()
-    workdir = tmp_path_factory.mktemp("serve")
     log = workdir / "server.log"
-    env = serving_env(home) | {"LASTMILE_MAX_RECORDS": str(MAX_RECORDS)}
+    env = serving_env(home) | settings
     with log.open("w") as out:
         process = subprocess.Popen(
             ["bentoml", "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)],
@@ -77,7 +83,7 @@ def served(
             if time.monotonic() > deadline:
                 pytest.fail(f"server not ready after 120 s:\n{log.read_text()}")
             time.sleep(0.25)
-        yield Served(url=url, repo=trained_repo, bento_tag=bento_tag, log=log)
+        yield Served(url=url, repo=repo, bento_tag=bento_tag, log=log)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -85,6 +91,15 @@ def served(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def served(
+    packaged: tuple[Path, str], trained_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    settings = {"LASTMILE_MAX_RECORDS": str(MAX_RECORDS)}
+    with _serve(packaged, trained_repo, tmp_path_factory.mktemp("serve"), settings) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -252,6 +267,130 @@ def test_oversized_body_is_refused_unread_even_without_length(served: Served):
         f"{served.url}/predict", content=chunks(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
+
+
+# The one body type the README documents, with the forms clients send it in (no header: `curl -X POST`).
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON", None]
+)
+def test_json_bodies_are_read(served: Served, rows: tuple[pd.DataFrame, list[str]], content_type: str | None):
+    body = json.dumps({"records": _records(rows[0].iloc[:2])}).encode()
+    headers = {} if content_type is None else {"content-type": content_type}
+    response = httpx.post(f"{served.url}/predict", content=body, headers=headers, timeout=60)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["predictions"]) == 2
+
+
+# Valid JSON under any other type is refused: curl's `-d` default, text, forms, other charsets.
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/json; charset=latin-1",
+        "application/xml",
+        "application/vnd.bentoml+pickle",
+    ],
+)
+@pytest.mark.parametrize("path", ["/predict", "/metadata"])
+def test_other_body_types_get_415(
+    served: Served, rows: tuple[pd.DataFrame, list[str]], content_type: str, path: str
+):
+    body = json.dumps({"records": _records(rows[0].iloc[:2])}).encode()
+    response = httpx.post(f"{served.url}{path}", content=body, headers={"content-type": content_type})
+    assert response.status_code == 415, response.text
+    assert "application/json" in response.json()["error"]
+    assert "Traceback" not in served.log.read_text()
+
+
+def _curl_status(url: str, body: Path, out: Path, *options: str) -> str:
+    result = subprocess.run(
+        ["curl", "-sS", "-o", str(out), "-w", "%{http_code}", "--data-binary", f"@{body}", *options, url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_oversized_body_is_a_413_for_every_client(served: Served, tmp_path: Path):
+    """urllib and httpx send the whole body before reading the answer, curl waits for 100 Continue:
+    all of them must read the 413, not a reset connection."""
+    url = f"{served.url}/predict"
+    content = b'{"records": [' + b" " * (8 << 20) + b"]}"  # 8 MiB: more than the socket buffers hold
+    json_type = {"content-type": "application/json"}
+
+    request = urllib.request.Request(url, data=content, headers=json_type)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=120)
+    assert refused.value.code == 413
+    assert "larger than" in json.loads(refused.value.read())["error"]
+
+    response = httpx.post(url, content=content, headers=json_type, timeout=120)
+    assert response.status_code == 413
+    assert "larger than" in response.json()["error"]
+
+    body_file, out = tmp_path / "body.json", tmp_path / "answer.json"
+    body_file.write_bytes(content)
+    for options in ([], ["-H", "Expect:"]):  # with curl's `Expect: 100-continue`, and without
+        assert _curl_status(url, body_file, out, "-H", "content-type: application/json", *options) == "413"
+        assert "larger than" in json.loads(out.read_bytes())["error"]
+    # The same holds for a 415 answered before the body is read.
+    assert _curl_status(url, body_file, out, "-H", "Expect:") == "415"
+    assert httpx.get(f"{served.url}/readyz").status_code == 200
+
+
+def test_health_answers_while_the_largest_request_is_scored(
+    served: Served, rows: tuple[pd.DataFrame, list[str]]
+):
+    """Scoring runs off the event loop: health checks are answered while it runs (how fast: `make bench`)."""
+    body = {"records": _records(rows[0].iloc[:MAX_RECORDS])}
+    done: dict[str, httpx.Response] = {}
+    scoring = threading.Thread(target=lambda: done.setdefault("predict", _post(served, body)))
+    scoring.start()
+    checks = 0
+    while scoring.is_alive():
+        for path in ("/livez", "/readyz"):
+            assert httpx.get(f"{served.url}{path}", timeout=30).status_code == 200
+        checks += 1
+    scoring.join()
+    assert done["predict"].status_code == 200
+    assert len(done["predict"].json()["predictions"]) == MAX_RECORDS
+    assert checks >= 1
+
+
+def test_overload_is_a_clean_503(
+    packaged: tuple[Path, str], trained_repo: Path, rows: tuple[pd.DataFrame, list[str]], tmp_path: Path
+):
+    """A bounded burst on loopback (48 requests of 1,000 records, 24 at a time) at a server whose
+    batcher may queue a request for 100 ms: the ones it refuses get a 503 that says the server is
+    busy, with Retry-After, and one log line each, no traceback; the others are answered."""
+    settings = {"LASTMILE_MAX_RECORDS": "1000", "LASTMILE_MAX_LATENCY_MS": "100"}
+    body = {"records": _records(rows[0].iloc[:1000])}
+    # A BentoML home of its own: a server starting clears the home's Prometheus files, which would
+    # empty the module's server's /metrics.
+    home, bento_tag = packaged
+    own_home = tmp_path / "bentoml-home"
+    shutil.copytree(home, own_home, ignore=shutil.ignore_patterns("prometheus_multiproc_dir"))
+    with _serve((own_home, bento_tag), trained_repo, tmp_path, settings) as server:
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            responses = list(pool.map(lambda _: _post(server, body), range(48)))
+        log = server.log.read_text()
+    statuses = [r.status_code for r in responses]
+    busy = [r for r in responses if r.status_code == 503]
+    assert set(statuses) <= {200, 503}, statuses
+    assert busy, statuses
+    for response in busy:
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["error"].startswith("server busy")
+    for response in responses:
+        if response.status_code == 200:
+            assert len(response.json()["predictions"]) == 1000
+    assert "Traceback" not in log
+    assert log.count("server busy") == len(busy)
 
 
 def test_metadata_endpoint(served: Served):

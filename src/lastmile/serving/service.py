@@ -17,13 +17,17 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import anyio
+import anyio.to_thread
 import bentoml
 import numpy as np
 
-# No public way to shape a batchable API's response body (BentoML 1.4): the SDK's own mixin.
+# No public way to shape a batchable API's request and response bodies (BentoML 1.4): the SDK's mixin.
+from _bentoml_impl.server import app as bentoml_app  # type: ignore[import-untyped]
 from _bentoml_sdk.io_models import IOMixin  # type: ignore[import-untyped]
 from bentoml._internal.marshal import dispatcher
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from starlette.responses import JSONResponse
 
 from lastmile.contract import load_contract
 from lastmile.model import load_model, positive_proba
@@ -31,6 +35,7 @@ from lastmile.serving.packaging import CONTRACT_FILE, MODEL_NAME, model_metadata
 from lastmile.serving.records import RecordBase, describe_errors, record_model, to_frame
 
 if TYPE_CHECKING:
+    from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("lastmile.serving.service")
@@ -52,6 +57,35 @@ class _QueueingIsNotBatchingWait(dispatcher.Optimizer):
 
 dispatcher.Optimizer = _QueueingIsNotBatchingWait  # type: ignore[misc]  # used by every CorkDispatcher
 
+# How long a client should wait before retrying a request the server was too busy to queue.
+RETRY_AFTER_SECONDS = 1
+
+
+def _busy() -> JSONResponse:
+    """The answer to a request BentoML's batcher refuses: its queue wait would exceed `max_latency_ms`."""
+    log.warning("server busy: a request would wait over %d ms for the model; answered 503", MAX_LATENCY_MS)
+    return JSONResponse(
+        {"error": f"server busy: too many requests queued for the model; retry in {RETRY_AFTER_SECONDS} s."},
+        status_code=503,
+        headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+class _BusyIsAnAnswer(dispatcher.CorkDispatcher[Any, Any]):
+    """BentoML's batcher, whose refusal is a response instead of an exception.
+
+    BentoML 1.4 raises `ServiceUnavailable` from the batcher's fallback; its endpoint wrapper then
+    logs a full traceback per refused request and answers "An unexpected error has occurred". A
+    response returned by the fallback is passed through as it is (`api_endpoint`: `isinstance(output,
+    Response)`), so the client reads a 503 that says why, and the log gets one line.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "fallback": _busy})
+
+
+bentoml_app.CorkDispatcher = _BusyIsAnAnswer  # the class ServiceAppFactory builds each API's batcher from
+
 
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
@@ -65,12 +99,26 @@ def _env_int(name: str, default: int) -> int:
 
 
 MAX_RECORDS = _env_int("LASTMILE_MAX_RECORDS", 10_000)
-# About 1 KiB per record leaves room for pretty-printed JSON; anything bigger is refused unread.
+# About 1 KiB per record leaves room for pretty-printed JSON; anything bigger is refused.
 MAX_BODY_BYTES = _env_int("LASTMILE_MAX_BODY_BYTES", max(1 << 20, MAX_RECORDS * 1024))
+# Records per model call: the longest a batch holds the model (and a lone caller queued behind it).
+MAX_BATCH_RECORDS = 1000
+# How long a request may wait for the model before the batcher refuses it with a 503 (by its own
+# estimate). A request's parts are queued from its arrival, so this must exceed the time the largest
+# allowed request takes on a busy machine (about 2.5 s for 10,000 records here, docs/serving.md).
+MAX_LATENCY_MS = _env_int("LASTMILE_MAX_LATENCY_MS", 5_000)
 VERSION_HEADER = "x-model-version"
-# Bodies are read as JSON; curl's default type for `-d` is tolerated so that a forgotten header
-# does not turn a valid request into an error.
-JSON_MEDIA_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded", "text/plain"})
+# The one body type the API reads (parameters other than a UTF-8 charset are refused too).
+JSON_MEDIA_TYPE = "application/json"
+# A body refused before it was read is read and dropped up to these bounds before the answer: a client
+# still sending when the server closes gets a reset connection instead of the 4xx (urllib, httpx).
+DRAIN_MAX_BYTES = 64 << 20
+DRAIN_MAX_SECONDS = 10.0
+# Bodies above this size are validated in a worker thread, so that the event loop (and with it the
+# health endpoints) is not held for the tens of ms pydantic takes; smaller ones are not worth the hop.
+VALIDATE_OFF_LOOP_BYTES = 64 << 10
+# Where `RequestGuard` leaves the validated request for the API's input spec (ASGI scope key).
+VALIDATED_SCOPE_KEY = "lastmile.validated"
 
 
 class ServiceArgs(BaseModel):
@@ -108,11 +156,17 @@ Records = Annotated[
 ]
 
 
-class PredictRequest(BaseModel):
+class PredictRequest(IOMixin, BaseModel):  # type: ignore[misc]
     """The body of `POST /predict`."""
 
     model_config = ConfigDict(extra="forbid")
     records: Records
+
+    @classmethod
+    async def from_http_request(cls, request: Request, serde: Any) -> PredictRequest:
+        """The body `RequestGuard` has validated (it answers invalid ones itself): not parsed twice."""
+        validated: PredictRequest = request.scope[VALIDATED_SCOPE_KEY]
+        return validated
 
 
 class Prediction(BaseModel):
@@ -152,14 +206,38 @@ class ModelMetadata(BaseModel):
     max_records: int
 
 
-def _json_response(status: int, body: dict[str, Any]) -> tuple[Message, Message]:
+def _json_response(status: int, body: dict[str, Any], *, close: bool) -> tuple[Message, Message]:
     content = json.dumps(body).encode()
-    start: Message = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
-    }
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
     return start, {"type": "http.response.body", "body": content}
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop what the client still sends of a refused body, within DRAIN_MAX_* bounds."""
+    dropped = 0
+    with anyio.move_on_after(DRAIN_MAX_SECONDS):
+        while dropped <= DRAIN_MAX_BYTES:
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                return
+            dropped += len(message.get("body", b""))
+
+
+def _media_type_problem(content_type: str | None) -> str | None:
+    """Why a Content-Type is refused, or None. No header at all is read as JSON (`curl -X POST`)."""
+    if content_type is None:
+        return None
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    if media_type != JSON_MEDIA_TYPE:
+        return f"Content-Type {media_type!r} is not supported: send {JSON_MEDIA_TYPE}."
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip() != "charset" or value.strip().strip('"') not in ("utf-8", "utf8"):
+            return f"Content-Type parameter {parameter!r} is not supported: send {JSON_MEDIA_TYPE} in UTF-8."
+    return None
 
 
 INDEX_HTML = b"""<!DOCTYPE html>
@@ -178,6 +256,9 @@ class RequestGuard:
 
     BentoML 1.4 would answer an empty list with a 500, accept unknown fields, read bodies of
     any size, log every 400 with a traceback and serve a UI that loads a third-party script.
+    A request refused before its body was read is answered after the body is drained (or, when
+    the client waits for `100 Continue`, without it) and with `Connection: close`, so that every
+    client reads the 4xx rather than a reset connection.
     """
 
     def __init__(self, app: ASGIApp, *, predict_path: str = "/predict") -> None:
@@ -208,26 +289,33 @@ class RequestGuard:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
-    async def _refuse(self, send: Send, status: int, body: dict[str, Any]) -> None:
-        for message in _json_response(status, body):
+    @staticmethod
+    async def _refuse(send: Send, status: int, body: dict[str, Any], *, close: bool = False) -> None:
+        for message in _json_response(status, body, close=close):
             await send(message)
+
+    async def _refuse_unread(
+        self, headers: dict[str, str], receive: Receive, send: Send, status: int, error: str
+    ) -> None:
+        """Answer before the body is read: drain it first unless the client waits for 100 Continue."""
+        if headers.get("expect", "").lower() != "100-continue":
+            await _drain(receive)
+        await self._refuse(send, status, {"error": error}, close=True)
 
     async def _guard_post(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Every API call: JSON only, bounded size; `/predict` bodies are also checked in full."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        media_type = headers.get("content-type", "application/json").split(";")[0].strip().lower()
-        if media_type not in JSON_MEDIA_TYPES:
-            await self._refuse(
-                send, 415, {"error": f"Content-Type {media_type!r} is not supported: send application/json."}
-            )
+        media_problem = _media_type_problem(headers.get("content-type"))
+        if media_problem is not None:
+            await self._refuse_unread(headers, receive, send, 415, media_problem)
             return
-        too_big = {
-            "error": f"request body is larger than {MAX_BODY_BYTES:,} bytes: "
+        too_big = (
+            f"request body is larger than {MAX_BODY_BYTES:,} bytes: "
             f"send at most {MAX_RECORDS:,} records per request (LASTMILE_MAX_BODY_BYTES sets the limit)."
-        }
+        )
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await self._refuse(send, 413, too_big)
+            await self._refuse_unread(headers, receive, send, 413, too_big)
             return
         chunks: list[bytes] = []
         size = 0
@@ -238,16 +326,21 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > MAX_BODY_BYTES:
-                await self._refuse(send, 413, too_big)
+                await self._refuse_unread(headers, receive, send, 413, too_big)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        problem = _check_body(body) if scope["path"] == self.predict_path else None
-        if problem is not None:
-            await self._refuse(send, *problem)
-            return
+        if scope["path"] == self.predict_path:
+            if len(body) > VALIDATE_OFF_LOOP_BYTES:
+                checked = await anyio.to_thread.run_sync(_check_body, body)
+            else:
+                checked = _check_body(body)
+            if isinstance(checked, tuple):
+                await self._refuse(send, *checked)
+                return
+            scope[VALIDATED_SCOPE_KEY] = checked
 
         replayed = False
 
@@ -261,18 +354,17 @@ class RequestGuard:
         await self.app(scope, replay, send)
 
 
-def _check_body(body: bytes) -> tuple[int, dict[str, Any]] | None:
-    """None if the body is a valid request, else the status and error body to answer with."""
+def _check_body(body: bytes) -> PredictRequest | tuple[int, dict[str, Any]]:
+    """The validated request, or the status and error body to answer with."""
     if not body.strip():
         return 400, {"error": 'request body is empty: send {"records": [{...}, ...]} as JSON.'}
     try:
-        PredictRequest.model_validate_json(body)
+        return PredictRequest.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         if first["type"] == "json_invalid":
             return 400, {"error": f"malformed JSON: {first['ctx']['error']}", "problems": [], "count": 1}
         return 422, describe_errors(exc)
-    return None
 
 
 @bentoml.service(
@@ -300,14 +392,15 @@ class IncomeClassifier:
     @bentoml.api(  # type: ignore[untyped-decorator]
         batchable=True,
         batch_dim=0,
-        max_batch_size=1000,
-        max_latency_ms=1000,
+        max_batch_size=MAX_BATCH_RECORDS,
+        max_latency_ms=MAX_LATENCY_MS,
+        input_spec=PredictRequest,
         output_spec=PredictResponse,
     )
-    async def predict(self, records: Records) -> list[Prediction]:
+    def predict(self, records: Records) -> list[Prediction]:
         """Predict the income label and the positive-class probability for each record."""
-        # `async` so BentoML runs each batch on the event loop, as the bare app does: a hop to a
-        # worker thread and back cost a lone caller several ms on a busy core (benchmarks/serving.py).
+        # Not `async`: BentoML runs each batch in its worker thread, so the event loop stays free
+        # to answer health checks and queue requests while a batch is scored.
         frame = to_frame(records, CONTRACT, FEATURES)
         proba = positive_proba(self.pipeline, frame, POSITIVE)
         labels = np.where(proba >= THRESHOLD, POSITIVE, NEGATIVE)
