@@ -79,7 +79,7 @@ def _flow(value: object) -> str:
 
 
 def _show(number: float) -> str:
-    return str(int(number)) if number.is_integer() else f"{number:.6g}"
+    return str(int(number)) if float(number).is_integer() else f"{number:.6g}"
 
 
 def _round_out(low: float, high: float, step: float) -> tuple[float, float]:
