@@ -21,7 +21,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN_SYNCED := $(VENV)/.synced-run
 SYNCED := $(VENV)/.synced
 
-.PHONY: help setup run init doctor test lint typecheck lint-workflows pytest bench clean
+.PHONY: help setup setup-run run init doctor test lint typecheck lint-workflows pytest bench clean
 .PHONY: lint-k8s
 
 help: ## List the targets
@@ -42,7 +42,9 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 
 setup: $(SYNCED) ## Create .venv from uv.lock with the development tools (installs uv first if needed)
 
-run: $(RUN_SYNCED) ## Set up (pipeline and serving only), run the pipeline (dvc repro), build the bento, summarise
+setup-run: $(RUN_SYNCED) ## Create .venv with only what the pipeline and the service need
+
+run: $(RUN_SYNCED) ## Set up (make setup-run), run the pipeline (dvc repro), build the bento, summarise
 	dvc repro
 	@$(MAKE) --no-print-directory --silent bento $(GATES_FILE)
 	@lastmile summary

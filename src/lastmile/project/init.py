@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -28,6 +28,7 @@ from lastmile.project import config
 from lastmile.project.infer import Draft, infer_source
 
 DVC_YAML = Path("dvc.yaml")
+DATA_DIR = Path("data")
 # What the example's runs left behind: committed reports and lock, and the ignored outputs.
 GENERATED = [
     Path("dvc.lock"),
@@ -128,6 +129,31 @@ def check_clean(root: Path) -> None:
             "params.yaml and contract.yaml and removes generated reports. Commit or stash them first, "
             "or pass --allow-dirty."
         )
+
+
+def adopt_source(root: Path, source: str, *, copy: bool) -> str:
+    """A local file outside the project is copied into data/ (with `copy`), so the repository
+    carries its data. Returns the source as params.yaml names it: relative to the project if local.
+    """
+    if "://" in source:
+        return source
+    path = Path(source).expanduser()
+    if not path.is_absolute():
+        return source
+    resolved, project = path.resolve(), root.resolve()
+    if resolved.is_relative_to(project):
+        return str(resolved.relative_to(project))
+    if not resolved.is_file():
+        raise InitError(f"Data source not found: {source}.")
+    adopted = DATA_DIR / resolved.name
+    if (root / adopted).is_file() and (root / adopted).read_bytes() == resolved.read_bytes():
+        return str(adopted)
+    if (root / adopted).exists():
+        raise InitError(f"{adopted} exists and differs from {source}: rename one of them.")
+    if copy:
+        (root / DATA_DIR).mkdir(exist_ok=True)
+        shutil.copyfile(resolved, root / adopted)
+    return str(adopted)
 
 
 def _readable(root: Path, source: str) -> str:
@@ -259,6 +285,8 @@ def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome
     params_file = root / paths.PARAMS
     current = load_params(params_file)
     project = _project(answers)  # validates the names before anything is read or written
+    given_source = answers.source
+    answers = replace(answers, source=adopt_source(root, given_source, copy=False))
     data_changed = (current.data.source, current.target.column, current.target.positive) != (
         answers.source,
         answers.target,
@@ -266,7 +294,7 @@ def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome
     )
     reading = _reading(current.data, answers.na_values, answers.comment_prefix, answers.label_suffix)
     draft = infer_source(
-        _readable(root, answers.source),
+        _readable(root, given_source),
         answers.target,
         na_values=reading.na_values,
         comment_prefix=reading.comment_prefix,
@@ -291,6 +319,9 @@ def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome
         candidate.unlink()
 
     outcome = Outcome(data_changed=data_changed, draft=draft)
+    if answers.source != given_source and not (root / answers.source).exists():
+        adopt_source(root, given_source, copy=True)
+        outcome.written.append(f"{answers.source} (a copy of {given_source})")
     if config.save(params_file, document):
         outcome.written.append(str(paths.PARAMS))
     dvc_document = config.load(root / DVC_YAML)
