@@ -6,8 +6,9 @@ SHELL := bash
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 VENV := .venv
-# Installing compiled bytecode once saves seconds on every stage start (PYTHONDONTWRITEBYTECODE is common on CI).
-export UV_COMPILE_BYTECODE := 1
+# Installing compiled bytecode once saves seconds on every stage start (PYTHONDONTWRITEBYTECODE is common on
+# CI); it is most of a cold `make run`'s set-up time on a slow machine (UV_COMPILE_BYTECODE=0 skips it).
+export UV_COMPILE_BYTECODE ?= 1
 export UV_PYTHON_DOWNLOADS := never
 # Trust the operating system's certificates (corporate proxies install theirs there).
 export UV_SYSTEM_CERTS := 1

@@ -64,6 +64,7 @@ class Answers:
 @dataclass
 class Outcome:
     data_changed: bool
+    in_git: bool
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     draft: Draft | None = None
@@ -318,7 +319,8 @@ def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome
     finally:
         candidate.unlink()
 
-    outcome = Outcome(data_changed=data_changed, draft=draft)
+    in_git = _git(root, "rev-parse", "--git-dir").returncode == 0
+    outcome = Outcome(data_changed=data_changed, in_git=in_git, draft=draft)
     if answers.source != given_source and not (root / answers.source).exists():
         adopt_source(root, given_source, copy=True)
         outcome.written.append(f"{answers.source} (a copy of {given_source})")
@@ -354,10 +356,11 @@ def next_steps(outcome: Outcome, answers: Answers) -> str:
         )
     else:
         lines.append("  1. Review params.yaml (`project:`, `features.sensitive`, `gates.fairness`).")
+    commit = f"git add -A && git commit -m 'Make it ours: {answers.name}'"
     lines += [
         "  2. make run                  # train and evaluate your first model, build the bento",
-        f"  3. git add -A && git commit -m 'Make it ours: {answers.name}'",
-        "  4. lastmile doctor           # what GitHub needs: remote, secrets, runner, branch protection",
+        f"  3. {commit if outcome.in_git else 'git init -b main && ' + commit}",
+        "  4. make doctor               # what GitHub needs: remote, secrets, runner, branch protection",
         "  5. make test                 # linters and the test suite, as CI runs them",
     ]
     return "\n".join(lines)
