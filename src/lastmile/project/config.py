@@ -8,6 +8,7 @@ dumping an untouched file gives it back byte for byte (a test checks it); that i
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,17 @@ def flow_list(items: list[Any]) -> CommentedSeq:
 def parse(text: str) -> Any:
     """A YAML snippet as ruamel nodes, comments included, to put into a document."""
     return _yaml().load(text)
+
+
+def prune(parent: CommentedMap, key: str, keep: Callable[[str], bool]) -> None:
+    """Drop the entries of `parent[key]` not to `keep`; an emptied mapping is written `{}`."""
+    node = parent.get(key)
+    if not isinstance(node, CommentedMap):
+        return
+    for name in [name for name in node if not keep(name)]:
+        del node[name]
+    if not node:
+        parent[key] = CommentedMap()  # ruamel would write an emptied block mapping on its own line
 
 
 def section(document: CommentedMap, key: str) -> CommentedMap:

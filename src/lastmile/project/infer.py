@@ -262,12 +262,9 @@ def write_features(params_file: Path, draft: Draft) -> None:
     features["categorical"] = config.flow_list(categorical)
     kept = [name for name in features.get("sensitive", []) if name in numeric + categorical]
     features["sensitive"] = config.flow_list(kept)
-    fairness = config.section(document, "gates").get("fairness") or {}
-    for name in [name for name in fairness if name not in kept]:
-        del fairness[name]
-    slices = config.section(document, "evaluation").get("slices") or {}
-    for name in [name for name in slices.get("bands") or {} if name not in numeric]:
-        del slices["bands"][name]
+    config.prune(config.section(document, "gates"), "fairness", lambda name: name in kept)
+    slices = config.section(config.section(document, "evaluation"), "slices")
+    config.prune(slices, "bands", lambda name: name in numeric)
     if "columns" in slices:
         slices["columns"] = config.flow_list([c for c in slices["columns"] if c in numeric + categorical])
     config.save(params_file, document)

@@ -246,9 +246,9 @@ def _set_sensitive(document: CommentedMap, sensitive: list[str]) -> None:
     if list(features.get("sensitive", [])) == sensitive:
         return
     features["sensitive"] = config.flow_list(sensitive)
-    fairness = config.section(config.section(document, "gates"), "fairness")
-    for feature in [f for f in fairness if f not in sensitive]:
-        del fairness[feature]
+    gates = config.section(document, "gates")
+    config.prune(gates, "fairness", lambda name: name in sensitive)
+    fairness = config.section(gates, "fairness")
     for feature in sensitive:
         if feature not in fairness:
             fairness.update(config.parse(FIRST_FAIRNESS.format(feature=feature)))
