@@ -265,12 +265,20 @@ def github_side(root: Path) -> list[Finding]:
             )
         )
     checks = required_checks(workflows)
+    gate = [
+        str(job.get("name", job_id))
+        for _, workflow in workflows.values()
+        for job_id, job in workflow.get("jobs", {}).items()
+        if any("make gate" in str(step.get("run", "")) for step in job.get("steps", []))
+    ]
     if checks:
         findings.append(
             Finding(
                 "todo",
                 "branch protection",
-                "main should require pull requests and these checks (the gate is 'Train, gate and report'): "
+                "main should require pull requests and these checks"
+                + (f" (the quality gate runs in {', '.join(map(repr, gate))})" if gate else "")
+                + ": "
                 + ", ".join(repr(c) for c in checks),
                 f"{settings}/branches: add a rule for main, require status checks, select them",
             )
