@@ -268,6 +268,7 @@ def github_side(root: Path) -> list[Finding]:
     gate = [
         str(job.get("name", job_id))
         for _, workflow in workflows.values()
+        if "pull_request" in _triggers(workflow)
         for job_id, job in workflow.get("jobs", {}).items()
         if any("make gate" in str(step.get("run", "")) for step in job.get("steps", []))
     ]
