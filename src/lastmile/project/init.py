@@ -17,13 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import yaml
 from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from lastmile import paths
 from lastmile.data import read_source, write_text
 from lastmile.errors import LastmileError
-from lastmile.params import DataParams, ProjectParams, load_params
+from lastmile.params import DataParams, Params, ProjectParams, load_params
 from lastmile.project import config
 from lastmile.project.infer import Draft, infer_source
 
@@ -312,12 +313,12 @@ def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome
     else:
         _set_sensitive(document, answers.sensitive)
     # Check the result as the pipeline will read it before writing anything.
-    candidate = root / f".{paths.PARAMS.name}.init"
-    candidate.write_text(config.dump(document), encoding="utf-8")
     try:
-        load_params(candidate)
-    finally:
-        candidate.unlink()
+        Params.model_validate(yaml.safe_load(config.dump(document)))
+    except ValidationError as exc:
+        raise InitError(
+            f"The params.yaml these answers give would be invalid, so nothing was written: {exc}"
+        ) from exc
 
     in_git = _git(root, "rev-parse", "--git-dir").returncode == 0
     outcome = Outcome(data_changed=data_changed, in_git=in_git, draft=draft)
