@@ -6,8 +6,9 @@ SHELL := bash
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 VENV := .venv
-# Installing compiled bytecode once saves seconds on every stage start (PYTHONDONTWRITEBYTECODE is common on CI).
-export UV_COMPILE_BYTECODE := 1
+# Installing compiled bytecode once saves seconds on every stage start (PYTHONDONTWRITEBYTECODE is common on
+# CI); it is most of a cold `make run`'s set-up time on a slow machine (UV_COMPILE_BYTECODE=0 skips it).
+export UV_COMPILE_BYTECODE ?= 1
 export UV_PYTHON_DOWNLOADS := never
 # Trust the operating system's certificates (corporate proxies install theirs there).
 export UV_SYSTEM_CERTS := 1
@@ -15,9 +16,13 @@ export BENTOML_DO_NOT_TRACK := true
 export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+# Two environments in one .venv: what the pipeline and the service need (`make run`, `make serve`,
+# `make init`), and on top of it the development tools (`make test`, `make setup`: linters, mypy,
+# fuzzer, schema validators, SBOM tools). --inexact keeps the tools when both are installed.
+RUN_SYNCED := $(VENV)/.synced-run
 SYNCED := $(VENV)/.synced
 
-.PHONY: help setup run test lint typecheck lint-workflows pytest bench clean
+.PHONY: help setup setup-run run init doctor test lint typecheck lint-workflows pytest bench clean
 .PHONY: lint-k8s
 
 help: ## List the targets
@@ -28,19 +33,32 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(SYNCED): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked --python $(PYTHON)
+$(RUN_SYNCED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --no-dev --inexact --python $(PYTHON)
 	@touch $@
 
-setup: $(SYNCED) ## Create .venv from uv.lock (installs uv first if needed)
+$(SYNCED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+	@touch $@ $(RUN_SYNCED)
+
+setup: $(SYNCED) ## Create .venv from uv.lock with the development tools (installs uv first if needed)
+
+setup-run: $(RUN_SYNCED) ## Create .venv with only what the pipeline and the service need
 
 # Gates first, then the bento in a second make: the bento holds gates.json, and SERVING_INPUTS lists
 # it only once it exists (built before it, the bento would be built again by the next run).
-run: $(SYNCED) ## Set up, run the pipeline (dvc repro), build the bento and print a summary
+run: $(RUN_SYNCED) ## Set up (make setup-run), run the pipeline (dvc repro), build the bento, summarise
 	dvc repro
 	@$(MAKE) --no-print-directory --silent $(GATES_FILE)
 	@$(MAKE) --no-print-directory --silent bento
 	@lastmile summary
+
+# ARGS: options of `lastmile init` (`make init ARGS=--help`); without them it asks.
+init: $(RUN_SYNCED) ## Make the template yours: names, data, contract, first gates (docs/making-it-yours.md)
+	lastmile init $(ARGS)
+
+doctor: $(RUN_SYNCED) ## What the GitHub loop needs: checks here, and what to set on GitHub
+	lastmile doctor
 
 test: lint typecheck lint-workflows lint-k8s pytest ## Lint, type-check, lint workflows, run all tests
 
@@ -78,10 +96,10 @@ GATES_FILE := reports/gates.json
 $(GATES_FILE): reports/metrics.json reports/fairness.json reports/predictions.csv params.yaml
 	@lastmile gate --base '$(BASE)' > /dev/null || true
 
-gate: $(SYNCED) ## Quality gates (params.yaml `gates:`) on reports/ against BASE's committed evaluation
+gate: $(RUN_SYNCED) ## Quality gates (params.yaml `gates:`) on reports/ against BASE's committed evaluation
 	lastmile gate --base '$(BASE)'
 
-report: $(SYNCED) ## PR comment (Markdown + plots) in reports/pr/, comparing with BASE (default main)
+report: $(RUN_SYNCED) ## PR comment (Markdown + plots) in reports/pr/, comparing with BASE (default main)
 	lastmile report --base '$(BASE)' $(if $(RUN_URL),--run-url '$(RUN_URL)')
 
 # ---- serving (docs/serving.md)
@@ -106,7 +124,7 @@ requirements/serving.txt: uv.lock | $(UV)
 requirements/pr-comment.txt: uv.lock | $(UV)
 	$(UV) export --frozen --only-group pr-comment --no-emit-project --format requirements-txt --quiet -o $@
 
-$(BENTO_TAG_FILE): $(SERVING_INPUTS) | $(SYNCED)
+$(BENTO_TAG_FILE): $(SERVING_INPUTS) | $(RUN_SYNCED)
 	lastmile package --tag-file $@
 
 bento: $(BENTO_TAG_FILE) ## Import the trained model into BentoML and build the bento (skipped if unchanged)
@@ -134,7 +152,7 @@ image-smoke: $(SYNCED) ## Start IMAGE on PORT: /readyz, a prediction, a bad requ
 release-dry-run: bento ## Everything a release publishes, without publishing, in RELEASE_DIR (dist/release)
 	lastmile release prepare --out '$(RELEASE_DIR)' --bento "$$(cat $(BENTO_TAG_FILE))"
 
-dvc-pull: $(SYNCED) ## Pull pipeline outputs from DVC_REMOTE_URL if set (CI secret); without it they re-run
+dvc-pull: $(RUN_SYNCED) ## Pull pipeline outputs from DVC_REMOTE_URL if set (CI secret); without it they re-run
 	@if [ -z "$${DVC_REMOTE_URL:-}" ]; then \
 		echo "No DVC remote configured (DVC_REMOTE_URL): dvc repro re-runs what the cache lacks."; \
 	else \

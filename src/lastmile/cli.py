@@ -368,5 +368,146 @@ def package(
         typer.echo(f"bento {result.bento_tag}")
 
 
+schema_app = typer.Typer(help="The data contract (contract.yaml).", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+
+
+def _reading_options(params: Path) -> Any:
+    """`data:` of params.yaml when it is readable, so a draft reads the file as ingest will."""
+    from lastmile.params import DataParams
+
+    try:
+        return _params(params).data
+    except LastmileError:
+        return DataParams(source="-")
+
+
+@schema_app.command("infer")
+def schema_infer(
+    source: Annotated[str, typer.Option("--source", help="CSV path or URL to draft the contract from.")],
+    target: Annotated[
+        str | None, typer.Option("--target", help="Target column. Default: params.yaml `target.column`.")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Contract file to write ('-' for stdout).")
+    ] = paths.CONTRACT,
+    features: Annotated[
+        bool, typer.Option("--features", help="Also write the drafted `features:` into params.yaml.")
+    ] = False,
+    max_categories: Annotated[
+        int, typer.Option("--max-categories", min=2, help="Most values a category column may list.")
+    ] = 50,
+    margin: Annotated[
+        float, typer.Option("--margin", min=0.0, help="Widen numeric ranges by this share of their span.")
+    ] = 0.1,
+    params: ParamsOption = paths.PARAMS,
+) -> None:
+    """Draft contract.yaml from a table: kinds, nullability, ranges, categories, the target.
+
+    Reads the file as `ingest` does (params.yaml `data:` options). Review the `# REVIEW` notes.
+    """
+    from lastmile.data import write_text
+    from lastmile.project import infer
+
+    def run() -> None:
+        reading = _reading_options(params)
+        column = target or _params(params).target.column
+        draft = infer.infer_source(
+            source,
+            column,
+            na_values=reading.na_values,
+            comment_prefix=reading.comment_prefix,
+            label_suffix=reading.label_suffix,
+            max_categories=max_categories,
+            margin=margin,
+        )
+        text = draft.contract_yaml()
+        if str(out) == "-":
+            typer.echo(text, nl=False)
+        else:
+            write_text(out, text)
+            typer.echo(f"draft contract for {len(draft.columns)} columns written to {out}", err=True)
+        if features:
+            infer.write_features(params, draft)
+            typer.echo(f"features drafted into {params} (`features:`)", err=True)
+
+    _guard(run)
+
+
+@app.command()
+def init(
+    name: Annotated[str | None, typer.Option("--name", help="Project name (lower case, dashes).")] = None,
+    github_owner: Annotated[
+        str | None, typer.Option("--github-owner", help="GitHub user or organisation.")
+    ] = None,
+    image: Annotated[str | None, typer.Option("--image", help="Serving image name.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Data source: CSV path or URL.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Target column.")] = None,
+    positive: Annotated[str | None, typer.Option("--positive", help="Positive label of the target.")] = None,
+    sensitive: Annotated[
+        str | None, typer.Option("--sensitive", help="Sensitive features, comma-separated ('' for none).")
+    ] = None,
+    na_values: Annotated[
+        str | None, typer.Option("--na-values", help="Cell values meaning 'missing', comma-separated.")
+    ] = None,
+    comment_prefix: Annotated[
+        str | None, typer.Option("--comment-prefix", help="Skip source lines starting with this.")
+    ] = None,
+    label_suffix: Annotated[
+        str | None, typer.Option("--label-suffix", help="Strip this from the end of labels.")
+    ] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never ask: use defaults for options not given.")
+    ] = False,
+    allow_dirty: Annotated[
+        bool, typer.Option("--allow-dirty", help="Run even with uncommitted changes (or outside git).")
+    ] = False,
+) -> None:
+    """Make this template your project: names, data, contract, gates (asks for what is not given).
+
+    Refuses a dirty working tree; running it again with the same answers changes nothing.
+    """
+    from lastmile.project import init as instantiate
+
+    given = {
+        "name": name,
+        "github_owner": github_owner,
+        "image": image,
+        "source": source,
+        "target": target,
+        "positive": positive,
+        "sensitive": sensitive,
+        "na_values": na_values,
+        "comment_prefix": comment_prefix,
+        "label_suffix": label_suffix,
+    }
+
+    def prompt(question: str, default: str) -> str:
+        if no_input:
+            return default
+        return str(typer.prompt(question, default=default))
+
+    def run() -> str:
+        root = Path.cwd()
+        if not allow_dirty:
+            instantiate.check_clean(root)
+        answers = instantiate.ask(root, given, prompt)
+        outcome = instantiate.apply(root, answers, allow_dirty=allow_dirty)
+        return instantiate.next_steps(outcome, answers)
+
+    typer.echo(_guard(run))
+
+
+@app.command()
+def doctor() -> None:
+    """Check what the GitHub loop needs: here what can be checked here, and a list for GitHub."""
+    from lastmile.project import doctor as checks
+
+    findings = _guard(lambda: checks.run(Path.cwd()))
+    typer.echo(checks.render(findings))
+    if checks.failed(findings):
+        raise typer.Exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -18,6 +18,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ProjectParams(_Strict):
+    """Whose project this is: the names `lastmile init` writes and the model, service and image carry."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$", description="The project's name, lower case with dashes.")
+    github_owner: str = Field(default="", pattern=r"^([A-Za-z0-9][A-Za-z0-9-]{0,38})?$")
+    model_name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="BentoML model and DVC artifact.")
+    service_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="BentoML service (a class name).")
+    image: str = Field(
+        default="",
+        pattern=r"^([a-z0-9.:-]+/)*[a-z0-9._-]+$|^$",
+        description="Serving image name; empty: ghcr.io/<owner>/<repo> of the origin remote.",
+    )
+
+
 class DataParams(_Strict):
     source: str = Field(min_length=1, description="Path or fsspec URL of the raw labelled CSV.")
     na_values: list[str] = ["?"]
@@ -139,6 +153,7 @@ class GateParams(_Strict):
 
 
 class Params(_Strict):
+    project: ProjectParams
     data: DataParams
     target: TargetParams
     features: FeatureParams

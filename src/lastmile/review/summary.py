@@ -53,8 +53,8 @@ def render() -> str:
         "",
         "Next:",
         "  make serve                                 serve the model on 127.0.0.1:3000",
-        "  dvc exp run -S model.kind=logistic_regression   try a change; `make report` compares it with main",
-        "  dvc metrics show | dvc plots show          inspect metrics and curves",
+        "  .venv/bin/dvc exp run -S model.kind=logistic_regression   try a change; `make report` compares",
+        "  .venv/bin/dvc metrics show                 the metrics (`dvc plots show`: the curves)",
         "  make test                                  lint, type-check and run the tests",
     ]
     return "\n".join(lines)

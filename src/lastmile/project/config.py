@@ -1,0 +1,85 @@
+"""Editing params.yaml and dvc.yaml in place: the values change, the comments and layout stay.
+
+ruamel.yaml's round trip keeps comments, key order, quoting and flow lists, so loading and
+dumping an untouched file gives it back byte for byte (a test checks it); that is what makes
+`lastmile init` idempotent and its diffs small.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from lastmile.data import write_text
+from lastmile.errors import LastmileError
+
+
+def _yaml() -> YAML:
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # long flow lists stay on one line
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def load(path: Path) -> CommentedMap:
+    try:
+        document = _yaml().load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise LastmileError(f"{path} not found: run this from the project's root folder.") from exc
+    except Exception as exc:  # ruamel's parser and scanner errors share no public base class
+        raise LastmileError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(document, CommentedMap):
+        raise LastmileError(f"{path} must be a YAML mapping.")
+    return document
+
+
+def dump(document: CommentedMap) -> str:
+    buffer = io.StringIO()
+    _yaml().dump(document, buffer)
+    return buffer.getvalue()
+
+
+def save(path: Path, document: CommentedMap) -> bool:
+    """Write `document` to `path` if it differs from what is there; return whether it changed."""
+    text = dump(document)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    write_text(path, text)
+    return True
+
+
+def flow_list(items: list[Any]) -> CommentedSeq:
+    """A list written `[a, b]` on one line, as params.yaml writes its feature lists."""
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def parse(text: str) -> Any:
+    """A YAML snippet as ruamel nodes, comments included, to put into a document."""
+    return _yaml().load(text)
+
+
+def prune(parent: CommentedMap, key: str, keep: Callable[[str], bool]) -> None:
+    """Drop the entries of `parent[key]` not to `keep`; an emptied mapping is written `{}`."""
+    node = parent.get(key)
+    if not isinstance(node, CommentedMap):
+        return
+    for name in [name for name in node if not keep(name)]:
+        del node[name]
+    if not node:
+        parent[key] = CommentedMap()  # ruamel would write an emptied block mapping on its own line
+
+
+def section(document: CommentedMap, key: str) -> CommentedMap:
+    node = document.get(key)
+    if not isinstance(node, CommentedMap):
+        node = CommentedMap()
+        document[key] = node
+    return node

@@ -1,0 +1,437 @@
+"""`lastmile init`: make this template one's own project, on one's own data.
+
+It writes the configuration only (params.yaml, contract.yaml, the model's name in dvc.yaml);
+the code stays the template's, so `copier update` can merge later improvements. When the data
+(source, target or positive label) changes it drafts the contract and the features from the
+file, sets gates for a first model and removes what the example's runs generated, so the first
+`make run` trains anew and the first pull request has no stale baseline. Run again with the
+same answers it changes nothing: a reviewed contract, tuned gates and a trained model stay.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from ruamel.yaml.comments import CommentedMap
+
+from lastmile import paths
+from lastmile.data import read_source, write_text
+from lastmile.errors import LastmileError
+from lastmile.params import DataParams, Params, ProjectParams, load_params
+from lastmile.project import config
+from lastmile.project.infer import Draft, infer_source
+
+DVC_YAML = Path("dvc.yaml")
+DATA_DIR = Path("data")
+# What the example's runs left behind: committed reports and lock, and the ignored outputs.
+GENERATED = [
+    Path("dvc.lock"),
+    Path("reports"),
+    paths.MODEL_DIR,
+    paths.RAW_TABLE,
+    paths.VALIDATED_TABLE,
+    paths.TRAIN_TABLE,
+    paths.TEST_TABLE,
+]
+_GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+)/")
+
+
+class InitError(LastmileError):
+    """`lastmile init` cannot go on; nothing has been written."""
+
+
+@dataclass(frozen=True)
+class Answers:
+    name: str
+    github_owner: str
+    image: str
+    source: str
+    target: str
+    positive: str
+    sensitive: list[str]
+    # Reading options of `data:`; None keeps what params.yaml says.
+    na_values: list[str] | None = None
+    comment_prefix: str | None = None
+    label_suffix: str | None = None
+
+
+@dataclass
+class Outcome:
+    data_changed: bool
+    in_git: bool
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    draft: Draft | None = None
+
+
+# Gates for a first model (docs/making-it-yours.md, "Gates for a first model"): a floor that only
+# asks for better than chance, since nobody knows yet what the data allows; the regression gates
+# on from the first pull request (they pass while main has no evaluation to compare with); for
+# each sensitive feature, no growth of its disparity beyond noise, without an absolute bound.
+FIRST_GATES = """\
+floors:              # a first model: better than chance. Raise them once you know what it reaches.
+  roc_auc: 0.6
+max_regression:      # largest worsening against the base branch (a significant one, by the bootstrap)
+  roc_auc: 0.01
+  pr_auc: 0.02
+fairness:            # per sensitive feature: `max` bounds the value, `max_increase` its growth vs baseline
+{fairness}bootstrap:
+  resamples: 1000
+  confidence: 0.95
+  seed: 42
+"""
+FIRST_FAIRNESS = """\
+  {feature}:
+    demographic_parity_difference: {{max_increase: 0.05}}
+    equalized_odds_difference: {{max_increase: 0.10}}
+"""
+
+
+def slug(text: str) -> str:
+    """A project name from free text: `My Project` -> `my-project`."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def service_name(name: str) -> str:
+    """`breast-cancer` -> `BreastCancer`: a class name for the BentoML service."""
+    return "".join(part.capitalize() for part in name.split("-") if part)
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+
+
+def origin_owner(root: Path) -> str:
+    """The owner of the `origin` remote when it is on GitHub, else an empty string."""
+    match = _GITHUB_REMOTE.search(_git(root, "remote", "get-url", "origin").stdout)
+    return match.group(1) if match else ""
+
+
+def check_clean(root: Path) -> None:
+    """Refuse to touch uncommitted work: init rewrites configuration and removes generated files."""
+    status = _git(root, "status", "--porcelain")
+    if status.returncode != 0:
+        raise InitError(
+            f"{root} is not a git repository, so `lastmile init` cannot tell what it would overwrite. "
+            "Run `git init && git add -A && git commit -m 'From the template'` first, "
+            "or pass --allow-dirty."
+        )
+    if status.stdout.strip():
+        changed = [line[3:] for line in status.stdout.splitlines()]
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+        raise InitError(
+            f"The working tree has uncommitted changes ({shown}): `lastmile init` rewrites "
+            "params.yaml and contract.yaml and removes generated reports. Commit or stash them first, "
+            "or pass --allow-dirty."
+        )
+
+
+def adopt_source(root: Path, source: str, *, copy: bool) -> str:
+    """A local file outside the project is copied into data/ (with `copy`), so the repository
+    carries its data. Returns the source as params.yaml names it: relative to the project if local.
+    """
+    if "://" in source:
+        return source
+    path = Path(source).expanduser()
+    if not path.is_absolute():
+        return source
+    resolved, project = path.resolve(), root.resolve()
+    if resolved.is_relative_to(project):
+        return str(resolved.relative_to(project))
+    if not resolved.is_file():
+        raise InitError(f"Data source not found: {source}.")
+    adopted = DATA_DIR / resolved.name
+    if (root / adopted).is_file() and (root / adopted).read_bytes() == resolved.read_bytes():
+        return str(adopted)
+    if (root / adopted).exists():
+        raise InitError(f"{adopted} exists and differs from {source}: rename one of them.")
+    if copy:
+        (root / DATA_DIR).mkdir(exist_ok=True)
+        shutil.copyfile(resolved, root / adopted)
+    return str(adopted)
+
+
+def _readable(root: Path, source: str) -> str:
+    """Where to read `source` from: relative paths are relative to the project, as in dvc.yaml."""
+    if "://" in source or Path(source).is_absolute():
+        return source
+    return str(root / source)
+
+
+def _reading(
+    data: DataParams, na_values: list[str] | None, comment_prefix: str | None, label_suffix: str | None
+) -> DataParams:
+    """params.yaml's reading options, with those given replacing them."""
+    given = {"na_values": na_values, "comment_prefix": comment_prefix, "label_suffix": label_suffix}
+    return data.model_copy(update={key: value for key, value in given.items() if value is not None})
+
+
+def _project(answers: Answers) -> ProjectParams:
+    try:
+        return ProjectParams(
+            name=answers.name,
+            github_owner=answers.github_owner,
+            model_name=answers.name,
+            service_name=service_name(answers.name),
+            image=answers.image,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InitError(
+            f"Invalid project names ({problems}). The project name is lower case letters, digits and "
+            "dashes, starting with a letter; the GitHub owner a GitHub user or organisation; the image "
+            "a lower-case image name such as ghcr.io/owner/name."
+        ) from exc
+
+
+def _check_answers(answers: Answers, draft: Draft) -> None:
+    if answers.positive not in draft.labels:
+        raise InitError(
+            f"The positive label {answers.positive!r} is not among the labels of {answers.target!r} in "
+            f"{answers.source}: {draft.labels}."
+        )
+    features = draft.features("numeric") + draft.features("categorical")
+    unknown = [name for name in answers.sensitive if name not in features]
+    if unknown:
+        raise InitError(
+            f"Sensitive feature(s) {unknown} are not features drafted from {answers.source}; "
+            f"choose among {features}, or none."
+        )
+
+
+def _set_project(document: CommentedMap, project: ProjectParams) -> None:
+    node = config.section(document, "project")
+    for key, value in project.model_dump().items():
+        if node.get(key) != value:
+            node[key] = value
+
+
+def _set_data(document: CommentedMap, answers: Answers) -> None:
+    data = config.section(document, "data")
+    data["source"] = answers.source
+    if answers.na_values is not None:
+        data["na_values"] = config.flow_list(answers.na_values)
+    for key, value in (("comment_prefix", answers.comment_prefix), ("label_suffix", answers.label_suffix)):
+        if value is not None:
+            data[key] = value
+    target = config.section(document, "target")
+    target["column"] = answers.target
+    target["positive"] = answers.positive
+
+
+def _fairness_text(features: list[str]) -> str:
+    return "".join(FIRST_FAIRNESS.format(feature=feature) for feature in features) or "  {}\n"
+
+
+def _set_features(document: CommentedMap, draft: Draft, sensitive: list[str]) -> None:
+    features = config.section(document, "features")
+    features["numeric"] = config.flow_list(draft.features("numeric"))
+    features["categorical"] = config.flow_list(draft.features("categorical"))
+    features["sensitive"] = config.flow_list(sensitive)
+    slices = config.section(config.section(document, "evaluation"), "slices")
+    slices["bands"] = CommentedMap()
+    slices["columns"] = config.flow_list([])
+    document["gates"] = config.parse(FIRST_GATES.format(fairness=_fairness_text(sensitive)))
+
+
+def _set_sensitive(document: CommentedMap, sensitive: list[str]) -> None:
+    """Same data, maybe other sensitive features: keep the gates of those that stay."""
+    features = config.section(document, "features")
+    if list(features.get("sensitive", [])) == sensitive:
+        return
+    features["sensitive"] = config.flow_list(sensitive)
+    gates = config.section(document, "gates")
+    config.prune(gates, "fairness", lambda name: name in sensitive)
+    fairness = config.section(gates, "fairness")
+    for feature in sensitive:
+        if feature not in fairness:
+            fairness.update(config.parse(FIRST_FAIRNESS.format(feature=feature)))
+
+
+def _rename_artifact(document: CommentedMap, model_name: str, project: str) -> None:
+    """The model's entry under `artifacts:` in dvc.yaml carries the model's name."""
+    artifacts = config.section(document, "artifacts")
+    if model_name in artifacts or len(artifacts) != 1:
+        return
+    ((old, entry),) = artifacts.items()
+    del artifacts[old]
+    entry["desc"] = f"{project}: the scikit-learn Pipeline (preprocessing inside) and its metadata"
+    artifacts.insert(0, model_name, entry)
+
+
+def _reset_generated(root: Path) -> list[str]:
+    removed = []
+    for relative in GENERATED:
+        path = root / relative
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(str(relative))
+    return removed
+
+
+def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome:
+    """Write the configuration for `answers`; see the module docstring for what changes when."""
+    if not allow_dirty:
+        check_clean(root)
+    params_file = root / paths.PARAMS
+    current = load_params(params_file)
+    project = _project(answers)  # validates the names before anything is read or written
+    given_source = answers.source
+    answers = replace(answers, source=adopt_source(root, given_source, copy=False))
+    data_changed = (current.data.source, current.target.column, current.target.positive) != (
+        answers.source,
+        answers.target,
+        answers.positive,
+    )
+    reading = _reading(current.data, answers.na_values, answers.comment_prefix, answers.label_suffix)
+    draft = infer_source(
+        _readable(root, given_source),
+        answers.target,
+        na_values=reading.na_values,
+        comment_prefix=reading.comment_prefix,
+        label_suffix=reading.label_suffix,
+        shown_as=answers.source,
+    )
+    _check_answers(answers, draft)
+
+    document = config.load(params_file)
+    _set_project(document, project)
+    _set_data(document, answers)
+    if data_changed:
+        _set_features(document, draft, answers.sensitive)
+    else:
+        _set_sensitive(document, answers.sensitive)
+    # Check the result as the pipeline will read it before writing anything.
+    try:
+        Params.model_validate(yaml.safe_load(config.dump(document)))
+    except ValidationError as exc:
+        raise InitError(
+            f"The params.yaml these answers give would be invalid, so nothing was written: {exc}"
+        ) from exc
+
+    in_git = _git(root, "rev-parse", "--git-dir").returncode == 0
+    outcome = Outcome(data_changed=data_changed, in_git=in_git, draft=draft)
+    if answers.source != given_source and not (root / answers.source).exists():
+        adopt_source(root, given_source, copy=True)
+        outcome.written.append(f"{answers.source} (a copy of {given_source})")
+    if config.save(params_file, document):
+        outcome.written.append(str(paths.PARAMS))
+    dvc_document = config.load(root / DVC_YAML)
+    _rename_artifact(dvc_document, project.model_name, project.name)
+    if config.save(root / DVC_YAML, dvc_document):
+        outcome.written.append(str(DVC_YAML))
+    if data_changed:
+        contract = root / paths.CONTRACT
+        text = draft.contract_yaml()
+        if not contract.exists() or contract.read_text(encoding="utf-8") != text:
+            write_text(contract, text)
+            outcome.written.append(str(paths.CONTRACT))
+        outcome.removed = _reset_generated(root)
+    return outcome
+
+
+def next_steps(outcome: Outcome, answers: Answers) -> str:
+    lines = []
+    if outcome.written or outcome.removed:
+        lines += [f"wrote {name}" for name in outcome.written]
+        lines += [f"removed {name} (generated by the example's runs)" for name in outcome.removed]
+    else:
+        lines.append("nothing to change: the configuration already says this")
+    reviews = sum(bool(c.review) for c in outcome.draft.columns) if outcome.draft else 0
+    lines += ["", "Next steps:"]
+    if outcome.data_changed:
+        lines.append(
+            f"  1. Review contract.yaml ({reviews} columns marked `# REVIEW`) and params.yaml "
+            "(`features:`, `gates:`)."
+        )
+    else:
+        lines.append("  1. Review params.yaml (`project:`, `features.sensitive`, `gates.fairness`).")
+    commit = f"git add -A && git commit -m 'Make it ours: {answers.name}'"
+    lines += [
+        "  2. make run                  # train and evaluate your first model, build the bento",
+        f"  3. {commit if outcome.in_git else 'git init -b main && ' + commit}",
+        "  4. make doctor               # what GitHub needs: remote, secrets, runner, branch protection",
+        "  5. make test                 # linters and the test suite, as CI runs them",
+    ]
+    return "\n".join(lines)
+
+
+def ask(
+    root: Path,
+    given: dict[str, str | None],
+    prompt: Callable[[str, str], str],
+) -> Answers:
+    """Fill in the answers not `given`, proposing defaults read from the project and the data.
+
+    `prompt(question, default)` returns the answer; with every option given it is never called.
+    The `data:` reading options (`na_values`, comma-separated, `comment_prefix`, `label_suffix`)
+    are never asked: given, they replace params.yaml's.
+    """
+    current = load_params(root / paths.PARAMS)
+    na_values = (
+        None if given.get("na_values") is None else [v.strip() for v in str(given["na_values"]).split(",")]
+    )
+    reading = _reading(current.data, na_values, given.get("comment_prefix"), given.get("label_suffix"))
+
+    def answer(key: str, question: str, default: str) -> str:
+        value = given.get(key)
+        return value if value is not None else prompt(question, default)
+
+    name = slug(answer("name", "Project name (lower case, dashes)", slug(root.resolve().name)))
+    owner = answer("github_owner", "GitHub owner (user or organisation)", origin_owner(root))
+    image = answer("image", "Serving image", f"ghcr.io/{owner.lower()}/{name}" if owner else "")
+    source = answer("source", "Data source (CSV path or URL)", current.data.source)
+    draft = None
+    if given.get("target") is None or given.get("positive") is None:
+        columns = _columns(root, source, reading.na_values, reading.comment_prefix)
+        default_target = current.target.column if current.target.column in columns else columns[-1]
+        target = answer("target", f"Target column, one of {columns}", default_target)
+        draft = infer_source(
+            _readable(root, source),
+            target,
+            na_values=reading.na_values,
+            comment_prefix=reading.comment_prefix,
+            label_suffix=reading.label_suffix,
+        )
+        positive_default = (
+            current.target.positive if current.target.positive in draft.labels else draft.labels[-1]
+        )
+        positive = answer("positive", f"Positive label, one of {draft.labels}", positive_default)
+    else:
+        target, positive = str(given["target"]), str(given["positive"])
+    sensitive_default = ",".join(
+        f for f in current.features.sensitive if draft is None or f in draft.features("categorical")
+    )
+    sensitive = answer("sensitive", "Sensitive features (comma-separated; empty for none)", sensitive_default)
+    return Answers(
+        name=name,
+        github_owner=owner,
+        image=image,
+        source=source,
+        target=target,
+        positive=positive,
+        sensitive=[s.strip() for s in sensitive.split(",") if s.strip()],
+        na_values=na_values,
+        comment_prefix=given.get("comment_prefix"),
+        label_suffix=given.get("label_suffix"),
+    )
+
+
+def _columns(root: Path, source: str, na_values: list[str], comment_prefix: str | None) -> list[str]:
+    return [
+        str(c)
+        for c in read_source(
+            _readable(root, source), na_values=na_values, comment_prefix=comment_prefix
+        ).columns
+    ]

@@ -1,0 +1,38 @@
+"""Fixtures for instantiating the template: a second dataset, and a table with every awkward case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+
+@pytest.fixture(scope="session")
+def breast_cancer_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """scikit-learn's breast cancer data as a CSV: 30 numeric features, a 0/1 `target`, nothing sensitive."""
+    from sklearn.datasets import load_breast_cancer
+
+    path = tmp_path_factory.mktemp("breast-cancer") / "breast_cancer.csv"
+    load_breast_cancer(as_frame=True).frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def awkward_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Negative and fractional numbers, gaps, a small code, a constant, an identifier, a yes/no target."""
+    rows = 300
+    frame = pd.DataFrame(
+        {
+            "Temperature (C)": [(-15 + (i * 7) % 50) + 0.25 for i in range(rows)],
+            "visits": [i % 40 if i % 9 else None for i in range(rows)],
+            "grade": [1 + i % 3 for i in range(rows)],
+            "colour": [["red", "green", "blue"][i % 3] if i % 11 else None for i in range(rows)],
+            "site": ["main"] * rows,
+            "customer_id": [f"c{i:05d}" for i in range(rows)],
+            "churned": ["yes" if i % 4 == 0 else "no" for i in range(rows)],
+        }
+    )
+    path = tmp_path_factory.mktemp("awkward") / "awkward.csv"
+    frame.to_csv(path, index=False)
+    return path
