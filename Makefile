@@ -90,7 +90,8 @@ export BENTOML_HOME ?= $(CURDIR)/.bentoml
 BENTO_TAG_FILE := $(BENTOML_HOME)/bento.tag
 PORT ?= 3000
 SERVING_INPUTS := bentofile.yaml requirements/serving.txt contract.yaml \
-	$(wildcard models/model.json models/model.joblib reports/metrics.json reports/gates.json) \
+	$(wildcard models/model.json models/model.joblib reports/metrics.json reports/gates.json \
+	reports/profile.json) \
 	$(wildcard src/lastmile/serving/*.py) \
 	$(addprefix src/lastmile/,__init__.py contract.py model.py params.py data.py paths.py errors.py)
 .PHONY: bento serve
