@@ -452,6 +452,40 @@ def monitor_issue(
         typer.echo(f"drift issue #{result.number} {result.action}: {result.url}")
 
 
+@monitor_app.command("demo")
+def monitor_demo(
+    bento: Annotated[str, typer.Option("--bento", envvar="BENTO", help="Bento tag to serve.")],
+    records: Annotated[int, typer.Option("--records", min=200, help="Records per traffic stream.")] = 2000,
+    out: Annotated[Path, typer.Option("--out", help="Logs and reports.")] = paths.MONITOR_DIR / "demo",
+    params: ParamsOption = paths.PARAMS,
+    contract: ContractOption = paths.CONTRACT,
+) -> None:
+    """Serve the bento, send normal then shifted traffic, run the monitor on each (exit 1 if it misjudges)."""
+    from lastmile.contract import load_contract
+    from lastmile.monitoring import demo, profile
+
+    def run() -> Any:
+        return demo.run(
+            bento,
+            _params(params),
+            load_contract(contract),
+            profile.load(paths.PROFILE),
+            paths.TEST_TABLE,
+            out,
+            typer.echo,
+            records=records,
+        )
+
+    outcome = _guard(run)
+    if not outcome.as_expected:
+        typer.echo("demo: the monitor did not judge the two streams as expected", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"demo: no alarm on normal traffic; drift in {', '.join(outcome.shifted_features)} found. "
+        f"Reports: {out}/normal/report, {out}/shifted/report"
+    )
+
+
 @app.command()
 def package(
     build: Annotated[

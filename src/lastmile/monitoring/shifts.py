@@ -77,7 +77,8 @@ def shift_scores(probability: np.ndarray, sds: float = 0.5) -> np.ndarray:
     return np.asarray(1 / (1 + np.exp(-(logit + sds * logit.std()))))
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A table cell as JSON has it: missing as None, NumPy numbers as Python ones."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
     if isinstance(value, np.integer):
@@ -102,7 +103,7 @@ def log_lines(
             "request_id": f"synthetic-{index}",
             "time": (start + timedelta(seconds=index)).isoformat(),
             "model_version": model_version,
-            "record": {name: _plain(value) for name, value in record.items()},
+            "record": {name: json_value(value) for name, value in record.items()},
             "probability": float(p),
             "label": str(label),
         }
