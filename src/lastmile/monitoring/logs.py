@@ -77,11 +77,12 @@ def find_logs(location: str) -> list[LogFile]:
             raise UnusableLogError(f"Prediction log not found: {location}.")
     except OSError as exc:
         raise UnusableLogError(f"Cannot list prediction logs at {location}: {exc}") from exc
+    local = "file" in fs.protocol
     files = []
     for name in names:
         match = _LOG_NAME.search(name)
         rotation = int(match.group(1)) if match and match.group(1) else 0
-        files.append(LogFile(url=fs.unstrip_protocol(name), rotation=rotation))
+        files.append(LogFile(url=name if local else fs.unstrip_protocol(name), rotation=rotation))
     return sorted(files, key=lambda f: (-f.rotation, f.url))
 
 
@@ -138,7 +139,9 @@ def read_batches(file: LogFile, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
                     raise _NotAPredictionError
                 yield batch
     except (_NotAPredictionError, pa.ArrowInvalid, OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-        raise _diagnose(file, schema, exc) from None
+        problem = _diagnose(file, schema, exc)
+        if problem is not None:
+            raise problem from None
 
 
 class _NotAPredictionError(Exception):
@@ -192,14 +195,19 @@ def _line_problem(line: bytes, schema: pa.Schema) -> str | None:
     return None
 
 
-def _diagnose(file: LogFile, schema: pa.Schema, cause: BaseException) -> UnusableLogError:
-    """Re-read the file line by line to name the first line that is not a prediction record."""
+def _diagnose(file: LogFile, schema: pa.Schema, cause: BaseException) -> UnusableLogError | None:
+    """Re-read the file line by line to name the first line that is not a prediction record.
+
+    None if the file holds no records at all (blank lines only): an empty file is not an error.
+    """
     number = 0
+    records = 0
     try:
         with _open(file) as handle:
             for number, line in enumerate(handle, start=1):  # named in the gzip error
                 if not line.strip():
                     continue
+                records += 1
                 problem = _line_problem(line, schema)
                 if problem is not None:
                     cut = not line.endswith(b"\n") and problem.startswith("is not valid JSON")
@@ -216,4 +224,6 @@ def _diagnose(file: LogFile, schema: pa.Schema, cause: BaseException) -> Unusabl
         )
     except OSError as exc:
         return UnusableLogError(f"Cannot read {file.url}: {exc}")
+    if records == 0:
+        return None
     return UnusableLogError(f"{file.url} cannot be read as a prediction log ({LOG_SCHEMA}): {cause}")
