@@ -69,6 +69,20 @@ class _Numeric:
         return labels, self.bins(reference), self.bins(self.slots.astype(float))
 
 
+@dataclass(frozen=True)
+class _Codes:
+    """A batch's category column, dictionary-encoded: per row an index into `values`, -1 if missing."""
+
+    codes: np.ndarray
+    values: list[str]
+
+    @classmethod
+    def of(cls, column: pa.Array) -> _Codes:
+        encoded = pc.dictionary_encode(column)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        return cls(np.asarray(codes, dtype=np.int64), encoded.dictionary.to_pylist())
+
+
 class _Category:
     def __init__(self, reference: CategoryReference) -> None:
         self.reference = reference
@@ -76,11 +90,15 @@ class _Category:
         self.rows = 0
         self.missing = 0
 
-    def add(self, values: pa.Array) -> None:
-        self.rows += len(values)
-        self.missing += values.null_count
-        for item in pc.value_counts(values.drop_null()).to_pylist():
-            self.counts[item["values"]] += item["counts"]
+    def add(self, column: _Codes) -> None:
+        present = column.codes[column.codes >= 0]
+        self.rows += column.codes.size
+        self.missing += column.codes.size - present.size
+        for value, count in zip(
+            column.values, np.bincount(present, minlength=len(column.values)), strict=True
+        ):
+            if count:
+                self.counts[value] += int(count)
 
     def shares(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         known = list(self.reference.counts)
@@ -114,14 +132,14 @@ class _ContractCheck:
                 rules["not a whole number"] = present & (values != np.floor(values))
         return rules
 
-    def _category_rules(self, spec: ColumnSpec, values: pa.Array) -> dict[str, np.ndarray]:
-        missing = np.asarray(values.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    def _category_rules(self, spec: ColumnSpec, column: _Codes) -> dict[str, np.ndarray]:
+        missing = column.codes < 0
         rules = {"missing but not nullable": missing if not spec.nullable else np.zeros_like(missing)}
         if spec.values is not None:
-            allowed = pc.is_in(values, value_set=pa.array(spec.values, pa.string()))
-            rules["not an allowed category"] = ~missing & ~np.asarray(
-                pc.fill_null(allowed, True).to_numpy(zero_copy_only=False), dtype=bool
-            )
+            known = set(spec.values)
+            # Decided once per distinct value; the last entry answers for code -1 (missing).
+            allowed = np.array([value in known for value in column.values] + [True])
+            rules["not an allowed category"] = ~allowed[column.codes]
         return rules
 
     def add(self, columns: dict[str, Any], rows: int) -> None:
@@ -282,7 +300,7 @@ def assess(
             columns[name] = np.asarray(values, dtype=float)
             accumulator.add(columns[name])
         for name, category in categorical.items():
-            columns[name] = record.field(name)
+            columns[name] = _Codes.of(record.field(name))
             category.add(columns[name])
         score.add(np.asarray(batch.column("probability").to_numpy(zero_copy_only=False), dtype=float))
         contract_check.add(columns, batch.num_rows)
