@@ -13,6 +13,9 @@ from scipy import stats
 
 # A bin with no rows on one side still has a finite PSI term: shares are floored at this.
 PSI_FLOOR = 1e-4
+# Beyond this effective sample size the Kolmogorov distribution's limit replaces the exact one: its
+# p-value differs by about 1 % of itself there, and `kstwo.sf` takes about 0.4 s per call at n = 30,000.
+KS_EXACT_UP_TO = 10_000
 # Categories expected fewer than this many times in the window are pooled for the chi-square test.
 MIN_EXPECTED = 5.0
 
@@ -38,7 +41,8 @@ def ks_two_sample(reference_slots: np.ndarray, window_slots: np.ndarray) -> tupl
 
     Both empirical distribution functions are step functions whose largest gap lies at the end
     of a slot, so the statistic is exactly that of `scipy.stats.ks_2samp` on the two samples; the
-    p-value is its asymptotic one (`method="asymp"`): ties only make it conservative.
+    p-value is its asymptotic one (`method="asymp"`), through the limiting distribution for large
+    samples (KS_EXACT_UP_TO): ties only make it conservative.
     """
     n, m = reference_slots.sum(), window_slots.sum()
     if n == 0 or m == 0:
@@ -46,6 +50,8 @@ def ks_two_sample(reference_slots: np.ndarray, window_slots: np.ndarray) -> tupl
     gap = np.abs(np.cumsum(reference_slots) / n - np.cumsum(window_slots) / m)
     statistic = float(gap.max())
     effective = round(n * m / (n + m))
+    if effective > KS_EXACT_UP_TO:
+        return statistic, float(stats.kstwobign.sf(statistic * np.sqrt(effective)))
     return statistic, float(stats.kstwo.sf(statistic, max(effective, 1)))
 
 
