@@ -56,6 +56,6 @@ def test_monitor_workflow_least_privilege_and_one_issue_step() -> None:
     assert retrain["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert "vars.MONITOR_RETRAIN_PR" in retrain["if"]
     runs = [step.get("run", "") for step in monitor["steps"]]
-    assert any("make monitor" in run for run in runs)
+    assert any("lastmile monitor --logs" in run for run in runs)
     issue = next(step for step in monitor["steps"] if "lastmile monitor issue" in step.get("run", ""))
     assert issue["if"] == "steps.monitor.outputs.status == '1'"
