@@ -408,7 +408,12 @@ def monitor(
         typer.echo("reports: " + " ".join(str(p) for p in written.values()))
         return result
 
-    if _guard(run).drifted:
+    try:
+        result = _guard(run)
+    except typer.Exit:
+        # Whatever failed (no profile, bad params, unreadable log), there is no verdict: never 1 (drift).
+        raise typer.Exit(2) from None
+    if result.drifted:
         raise typer.Exit(1)
 
 

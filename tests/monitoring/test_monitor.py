@@ -24,7 +24,8 @@ from tests.monitoring.conftest import Watched
 def monitor(repo: Path, *args: str) -> tuple[int, str, str]:
     """`lastmile monitor ARGS` in-process, with the trained repository's params, contract and profile."""
     files = ["--params", str(repo / "params.yaml"), "--contract", str(repo / "contract.yaml")]
-    files += ["--profile", str(repo / "reports/profile.json")]
+    if "--profile" not in args:
+        files += ["--profile", str(repo / "reports/profile.json")]
     if "--out" not in args:
         files += ["--out", str(repo.parent / "monitor-out")]
     result = CliRunner().invoke(app, ["monitor", *args, *files])
@@ -144,6 +145,12 @@ def test_empty_logs_exit_2(watched: Watched, tmp_path: Path) -> None:
     code, _, err = monitor(watched.repo, "--logs", str(tmp_path / "nowhere.jsonl"))
     assert code == 2 and "not found" in err
     assert "Traceback" not in err
+
+
+def test_a_missing_profile_is_no_verdict_not_drift(watched: Watched, log_of: Callable[..., Path]) -> None:
+    log = log_of(n=300)
+    code, _, err = monitor(watched.repo, "--logs", str(log), "--profile", str(log.parent / "none.json"))
+    assert code == 2 and "none.json not found" in err
 
 
 def test_truncated_logs_exit_2(watched: Watched, log_of: Callable[..., Path], tmp_path: Path) -> None:
