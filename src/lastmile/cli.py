@@ -334,6 +334,8 @@ def pr_artifact_validate(
     typer.echo(_guard(lambda: pr_artifact.validate(folder)).outputs(), nl=False)
 
 
+# Where `lastmile monitor` writes (outside the DVC pipeline; not in paths.py, which lists its artifacts).
+MONITOR_DIR = Path("reports/monitor")
 monitor_app = typer.Typer(
     help="Drift monitor: logged predictions against the reference profile (docs/monitoring.md).",
     invoke_without_command=True,
@@ -376,7 +378,7 @@ def monitor(
     last: Annotated[int | None, typer.Option("--last", min=1, help="Only the newest N records.")] = None,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for monitor.json/.md/.html.")
-    ] = paths.MONITOR_DIR,
+    ] = MONITOR_DIR,
     profile_file: Annotated[
         Path, typer.Option("--profile", help="Reference profile written by `lastmile evaluate`.")
     ] = paths.PROFILE,
@@ -421,7 +423,7 @@ def monitor(
 def monitor_issue(
     report_dir: Annotated[
         Path, typer.Option("--report", help="Folder written by `lastmile monitor`.")
-    ] = paths.MONITOR_DIR,
+    ] = MONITOR_DIR,
     repository: Annotated[
         str, typer.Option("--repository", envvar="GITHUB_REPOSITORY", help="OWNER/NAME.")
     ] = "",
@@ -461,7 +463,7 @@ def monitor_issue(
 def monitor_demo(
     bento: Annotated[str, typer.Option("--bento", envvar="BENTO", help="Bento tag to serve.")],
     records: Annotated[int, typer.Option("--records", min=200, help="Records per traffic stream.")] = 2000,
-    out: Annotated[Path, typer.Option("--out", help="Logs and reports.")] = paths.MONITOR_DIR / "demo",
+    out: Annotated[Path, typer.Option("--out", help="Logs and reports.")] = MONITOR_DIR / "demo",
     params: ParamsOption = paths.PARAMS,
     contract: ContractOption = paths.CONTRACT,
 ) -> None:

@@ -21,5 +21,4 @@ SLICES = Path("reports/slices.json")
 FAIRNESS = Path("reports/fairness.json")
 IMPORTANCE = Path("reports/importance.json")
 PROFILE = Path("reports/profile.json")  # the drift monitor's reference, shipped in the bento
-MONITOR_DIR = Path("reports/monitor")  # written by `lastmile monitor`, outside the DVC pipeline
 GATES = Path("reports/gates.json")  # written by `lastmile gate`, outside the DVC pipeline
