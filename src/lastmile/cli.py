@@ -376,9 +376,7 @@ def monitor(
         str | None, typer.Option("--since", help="Only records from this time (ISO 8601) or age (24h, 7d).")
     ] = None,
     last: Annotated[int | None, typer.Option("--last", min=1, help="Only the newest N records.")] = None,
-    out: Annotated[
-        Path, typer.Option("--out", help="Folder for monitor.json/.md/.html.")
-    ] = MONITOR_DIR,
+    out: Annotated[Path, typer.Option("--out", help="Folder for monitor.json/.md/.html.")] = MONITOR_DIR,
     profile_file: Annotated[
         Path, typer.Option("--profile", help="Reference profile written by `lastmile evaluate`.")
     ] = paths.PROFILE,

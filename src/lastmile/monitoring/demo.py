@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,6 +34,8 @@ from lastmile.monitoring.shifts import json_value, log_lines, shift_category, sh
 from lastmile.params import Params
 
 BATCH = 100
+# Logged records are this far apart in time (the demo's traffic takes seconds, not hours).
+STEP = timedelta(milliseconds=5)
 READY_SECONDS = 90
 
 
@@ -92,7 +94,7 @@ def _send(base: str, frame: pd.DataFrame, features: list[str], log: Path) -> Non
         version = answer["model_version"]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as handle:
-        handle.writelines(log_lines(records, probabilities, labels, version, start=started))
+        handle.writelines(log_lines(records, probabilities, labels, version, start=started, step=STEP))
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
@@ -143,8 +145,10 @@ def run(
             start_new_session=True,
         )
         try:
+            started = time.monotonic()
             _wait_ready(base, server, server_log)
-            say(f"serving {bento} on {base}; sending {records:,} normal then {records:,} shifted records")
+            say(f"{bento} ready on {base} after {time.monotonic() - started:.1f} s")
+            say(f"sending {records:,} normal then {records:,} shifted records")
             _send(base, normal, features, out / "normal" / "predictions.jsonl")
             _send(base, shifted, features, out / "shifted" / "predictions.jsonl")
         finally:

@@ -94,14 +94,15 @@ def log_lines(
     labels: Sequence[str],
     model_version: str,
     start: datetime | None = None,
+    step: timedelta = timedelta(seconds=1),
 ) -> Iterator[str]:
-    """Prediction log lines (`lastmile.prediction/1`), one second apart from `start`."""
+    """Prediction log lines (`lastmile.prediction/1`), `step` apart from `start`."""
     start = start or datetime(2026, 1, 1, tzinfo=UTC)
     for index, (record, p, label) in enumerate(zip(records, probability, labels, strict=True)):
         entry = {
             "schema": LOG_SCHEMA,
             "request_id": f"synthetic-{index}",
-            "time": (start + timedelta(seconds=index)).isoformat(),
+            "time": (start + index * step).isoformat(),
             "model_version": model_version,
             "record": {name: json_value(value) for name, value in record.items()},
             "probability": float(p),
