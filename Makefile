@@ -82,6 +82,7 @@ pytest: $(SYNCED) ## The test suite with coverage
 bench: $(SYNCED) bento ## Benchmarks (prints figures; not part of make test)
 	python benchmarks/pipeline.py
 	python benchmarks/serving.py
+	python benchmarks/monitor.py
 
 clean: ## Remove the virtual environment and tool caches (not data or models)
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache .coverage
@@ -111,7 +112,8 @@ export BENTOML_HOME ?= $(CURDIR)/.bentoml
 BENTO_TAG_FILE := $(BENTOML_HOME)/bento.tag
 PORT ?= 3000
 SERVING_INPUTS := bentofile.yaml requirements/serving.txt contract.yaml \
-	$(wildcard models/model.json models/model.joblib reports/metrics.json reports/gates.json) \
+	$(wildcard models/model.json models/model.joblib reports/metrics.json reports/gates.json \
+	reports/profile.json) \
 	$(wildcard src/lastmile/serving/*.py) \
 	$(addprefix src/lastmile/,__init__.py contract.py model.py params.py data.py paths.py errors.py)
 .PHONY: bento serve
@@ -157,4 +159,29 @@ dvc-pull: $(RUN_SYNCED) ## Pull pipeline outputs from DVC_REMOTE_URL if set (CI 
 		echo "No DVC remote configured (DVC_REMOTE_URL): dvc repro re-runs what the cache lacks."; \
 	else \
 		dvc remote add --local --force ci "$$DVC_REMOTE_URL" && dvc pull --remote ci --allow-missing; \
+	fi
+
+# ---- drift monitor (docs/monitoring.md)
+# LOGS: the prediction log, a path or fsspec URL (file or folder of *.jsonl[.N][.gz]); default: the
+# folder the service writes and the Kubernetes Deployment mounts. MONITOR_ARGS: e.g. --since 7d, --last 50000.
+LOGS ?= monitoring
+MONITOR_ARGS ?=
+.PHONY: monitor demo-drift retrain-pr
+
+monitor: $(SYNCED) ## Drift monitor: LOGS against reports/profile.json; reports in reports/monitor/; exit 1 on drift
+	lastmile monitor --logs '$(LOGS)' $(MONITOR_ARGS)
+
+demo-drift: bento ## Serve the model, send normal then shifted traffic, run the monitor on each (under a minute)
+	lastmile monitor demo --bento "$$(cat $(BENTO_TAG_FILE))"
+
+# A PR is a diff: `dvc repro ingest` records the source's current content in dvc.lock. Its pull
+# request runs the PR workflow, which retrains and reports on the new data. Needs CML on PATH.
+retrain-pr: $(SYNCED) ## Refresh the data pointer (dvc.lock's record of data.source) and open a retraining PR
+	dvc repro ingest
+	@if git diff --quiet -- dvc.lock; then \
+		echo "data.source has not changed since the last run: no retraining pull request."; \
+	else \
+		cml pr create --title "Retrain on fresh data (drift monitor)" \
+			--body "The drift monitor found drift. This PR refreshes the data pointer so the PR workflow retrains and reports on the current data." \
+			dvc.lock reports/data_summary.json; \
 	fi

@@ -350,6 +350,163 @@ def pr_artifact_validate(
     typer.echo(_guard(lambda: pr_artifact.validate(folder)).outputs(), nl=False)
 
 
+# Where `lastmile monitor` writes (outside the DVC pipeline; not in paths.py, which lists its artifacts).
+MONITOR_DIR = Path("reports/monitor")
+monitor_app = typer.Typer(
+    help="Drift monitor: logged predictions against the reference profile (docs/monitoring.md).",
+    invoke_without_command=True,
+)
+app.add_typer(monitor_app, name="monitor")
+
+
+def _since(text: str | None) -> Any:
+    """An ISO 8601 time (UTC if no zone) or a duration back from now: 30m, 24h, 7d."""
+    from datetime import UTC, datetime, timedelta
+
+    if not text:
+        return None
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[:-1].isdigit() and text[-1] in units:
+        return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is neither an ISO 8601 time nor a duration like 24h or 7d"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@monitor_app.callback()
+def monitor(
+    ctx: typer.Context,
+    logs: Annotated[
+        str | None,
+        typer.Option(
+            "--logs",
+            envvar="LASTMILE_MONITOR_LOGS",
+            help="Prediction log: a *.jsonl file (gzip allowed) or a folder of them; path or fsspec URL.",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only records from this time (ISO 8601) or age (24h, 7d).")
+    ] = None,
+    last: Annotated[int | None, typer.Option("--last", min=1, help="Only the newest N records.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for monitor.json/.md/.html.")] = MONITOR_DIR,
+    profile_file: Annotated[
+        Path, typer.Option("--profile", help="Reference profile written by `lastmile evaluate`.")
+    ] = paths.PROFILE,
+    params: ParamsOption = paths.PARAMS,
+    contract: ContractOption = paths.CONTRACT,
+) -> None:
+    """Compare a window of logged predictions with the reference profile; exit 1 on drift, 2 on bad input.
+
+    Prints the verdict first, then writes Markdown, HTML (with plots) and JSON reports.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not logs:
+        raise typer.BadParameter("give the prediction log with --logs PATH_OR_URL", param_hint="--logs")
+    from lastmile.contract import load_contract
+    from lastmile.monitoring import monitor as monitoring
+    from lastmile.monitoring import profile, report
+
+    def run() -> Any:
+        result = monitoring.assess(
+            logs,
+            profile.load(profile_file),
+            load_contract(contract),
+            _params(params).monitor,
+            monitoring.Window(since=_since(since), last=last),
+        )
+        typer.echo(result.verdict)
+        written = report.write(result, out)
+        typer.echo("reports: " + " ".join(str(p) for p in written.values()))
+        return result
+
+    try:
+        result = _guard(run)
+    except typer.Exit:
+        # Whatever failed (no profile, bad params, unreadable log), there is no verdict: never 1 (drift).
+        raise typer.Exit(2) from None
+    if result.drifted:
+        raise typer.Exit(1)
+
+
+@monitor_app.command("issue")
+def monitor_issue(
+    report_dir: Annotated[
+        Path, typer.Option("--report", help="Folder written by `lastmile monitor`.")
+    ] = MONITOR_DIR,
+    repository: Annotated[
+        str, typer.Option("--repository", envvar="GITHUB_REPOSITORY", help="OWNER/NAME.")
+    ] = "",
+    api_url: Annotated[
+        str, typer.Option("--api-url", envvar="GITHUB_API_URL", help="GitHub REST API root.")
+    ] = "https://api.github.com",
+    run_url: Annotated[
+        str | None, typer.Option("--run-url", help="Link to the CI run holding the full report.")
+    ] = None,
+) -> None:
+    """On drift, open the one issue labelled `drift` or update the open one (GITHUB_TOKEN from the env)."""
+    import json
+    import os
+
+    from lastmile.monitoring import issue
+    from lastmile.monitoring.report import JSON_FILE, MARKDOWN_FILE
+
+    def run() -> Any:
+        try:
+            found = json.loads((report_dir / JSON_FILE).read_text(encoding="utf-8"))
+            markdown = (report_dir / MARKDOWN_FILE).read_text(encoding="utf-8")
+        except (FileNotFoundError, json.JSONDecodeError) as exc:
+            raise LastmileError(
+                f"No monitor report in {report_dir} ({exc}): run `lastmile monitor` first."
+            ) from exc
+        github = issue.GitHub(api_url, repository, os.environ.get("GITHUB_TOKEN", ""))
+        return issue.sync(github, found, markdown, run_url)
+
+    result = _guard(run)
+    if result.action == "none":
+        typer.echo("no drift: no issue opened or updated")
+    else:
+        typer.echo(f"drift issue #{result.number} {result.action}: {result.url}")
+
+
+@monitor_app.command("demo")
+def monitor_demo(
+    bento: Annotated[str, typer.Option("--bento", envvar="BENTO", help="Bento tag to serve.")],
+    records: Annotated[int, typer.Option("--records", min=200, help="Records per traffic stream.")] = 2000,
+    out: Annotated[Path, typer.Option("--out", help="Logs and reports.")] = MONITOR_DIR / "demo",
+    params: ParamsOption = paths.PARAMS,
+    contract: ContractOption = paths.CONTRACT,
+) -> None:
+    """Serve the bento, send normal then shifted traffic, run the monitor on each (exit 1 if it misjudges)."""
+    from lastmile.contract import load_contract
+    from lastmile.monitoring import demo, profile
+
+    def run() -> Any:
+        return demo.run(
+            bento,
+            _params(params),
+            load_contract(contract),
+            profile.load(paths.PROFILE),
+            paths.TEST_TABLE,
+            out,
+            typer.echo,
+            records=records,
+        )
+
+    outcome = _guard(run)
+    if not outcome.as_expected:
+        typer.echo("demo: the monitor did not judge the two streams as expected", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"demo: no alarm on normal traffic; drift in {', '.join(outcome.shifted_features)} found. "
+        f"Reports: {out}/normal/report, {out}/shifted/report"
+    )
+
+
 @app.command()
 def package(
     build: Annotated[

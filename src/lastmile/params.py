@@ -152,6 +152,35 @@ class GateParams(_Strict):
     bootstrap: BootstrapParams = BootstrapParams()
 
 
+class ProfileParams(_Strict):
+    """The reference profile `evaluate` writes for the drift monitor (`lastmile.monitoring.profile`)."""
+
+    bins: int = Field(default=10, ge=2, le=50, description="Quantile bins per numeric feature (for PSI).")
+    max_points: int = Field(
+        default=1000,
+        ge=50,
+        le=100_000,
+        description="Distinct values kept per numeric reference; more are summarised by as many quantiles.",
+    )
+
+
+class MonitorParams(_Strict):
+    """Thresholds of `lastmile monitor`: a change is drift when it is both significant and large."""
+
+    alpha: float = Field(default=0.01, gt=0, lt=0.5, description="Significance level after correction.")
+    correction: Literal["holm", "benjamini_hochberg"] = "holm"
+    max_psi: float = Field(default=0.1, gt=0, description="Largest population stability index per feature.")
+    max_score_psi: float = Field(default=0.1, gt=0, description="Largest PSI of the predicted probability.")
+    max_missing_change: float = Field(
+        default=0.05, gt=0, le=1, description="Largest change of a feature's missing rate (absolute)."
+    )
+    max_invalid_share: float = Field(
+        default=0.01, ge=0, le=1, description="Largest share of records that break the data contract."
+    )
+    min_records: int = Field(default=200, ge=10, description="Fewer records in the window: no verdict.")
+    profile: ProfileParams = ProfileParams()
+
+
 class Params(_Strict):
     project: ProjectParams
     data: DataParams
@@ -161,6 +190,7 @@ class Params(_Strict):
     model: ModelParams
     evaluation: EvaluationParams = EvaluationParams()
     gates: GateParams = GateParams()
+    monitor: MonitorParams = MonitorParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> Params:

@@ -22,4 +22,5 @@ PREDICTIONS = Path("reports/predictions.csv")
 SLICES = Path("reports/slices.json")
 FAIRNESS = Path("reports/fairness.json")
 IMPORTANCE = Path("reports/importance.json")
+PROFILE = Path("reports/profile.json")  # the drift monitor's reference, shipped in the bento
 GATES = Path("reports/gates.json")  # written by `lastmile gate`, outside the DVC pipeline

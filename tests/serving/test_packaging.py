@@ -52,6 +52,7 @@ def test_model_is_copied_unchanged_and_the_bento_labelled(packaged: tuple[Path, 
         assert _sha(stored / name) == _sha(trained_repo / "models" / name)
     assert _sha(stored / "contract.yaml") == _sha(trained_repo / "contract.yaml")
     assert json.loads((stored / "metrics.json").read_text()) == metrics
+    assert _sha(stored / "profile.json") == _sha(trained_repo / "reports/profile.json")
     assert info["model_metadata"]["training_data_hash"] == model["training_data_hash"]
 
     commit = subprocess.run(

@@ -403,6 +403,7 @@ def test_metadata_endpoint(served: Served):
     assert body["training_data_hash"] == model["training_data_hash"]
     assert body["metrics"]["roc_auc"] == metrics["roc_auc"]
     assert body["max_records"] == MAX_RECORDS
+    assert body["profile"] == json.loads((served.repo / "reports/profile.json").read_text())
     assert body["model_tag"].startswith("income-classifier:")
     assert response.headers["x-model-version"] == model["model_version"]
 

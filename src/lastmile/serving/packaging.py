@@ -26,6 +26,8 @@ MODEL_NAME = "income-classifier"
 CONTRACT_FILE = "contract.yaml"
 METRICS_FILE = "metrics.json"
 GATES_FILE = "gates.json"
+# The drift monitor's reference (`lastmile.monitoring.profile`), shown by /metadata.
+PROFILE_FILE = "profile.json"
 BENTOFILE = Path("bentofile.yaml")
 # The bento holds the `lastmile` package, so it is built from src/ (bentofile paths are relative to it).
 BUILD_CONTEXT = Path("src")
@@ -49,6 +51,8 @@ def model_metadata(model_dir: Path) -> dict[str, Any]:
     metadata["metrics"] = read_json(model_dir / METRICS_FILE)
     gates = model_dir / GATES_FILE
     metadata["gates"] = read_json(gates) if gates.exists() else None
+    profile = model_dir / PROFILE_FILE
+    metadata["profile"] = read_json(profile) if profile.exists() else None
     return metadata
 
 
@@ -92,16 +96,17 @@ def import_model(
     metrics: Path = paths.METRICS,
     gates: Path = paths.GATES,
     contract: Path = paths.CONTRACT,
+    profile: Path = paths.PROFILE,
 ) -> tuple[str, bool]:
     """Copy the trained model into the BentoML model store; returns its tag and whether it was there."""
     import bentoml
 
     metadata = load_metadata(model_dir)
-    for required in (model_dir / MODEL_FILE, metrics, contract):
+    for required in (model_dir / MODEL_FILE, metrics, contract, profile):
         if not required.is_file():
             raise PackagingError(f"{required} not found: run `dvc repro` (or `make run`) first.")
-    files = [model_dir / MODEL_FILE, model_dir / METADATA_FILE, contract, metrics]
-    names = [MODEL_FILE, METADATA_FILE, CONTRACT_FILE, METRICS_FILE]
+    files = [model_dir / MODEL_FILE, model_dir / METADATA_FILE, contract, metrics, profile]
+    names = [MODEL_FILE, METADATA_FILE, CONTRACT_FILE, METRICS_FILE, PROFILE_FILE]
     if gates.is_file():
         files.append(gates)
         names.append(GATES_FILE)

@@ -203,6 +203,10 @@ class ModelMetadata(BaseModel):
         # OpenAPI 3.0 (what BentoML declares) says `nullable`, not pydantic's `anyOf` with null.
         WithJsonSchema({"type": "object", "nullable": True, "additionalProperties": True}),
     ] = Field(description="reports/gates.json at packaging time, if present.")
+    profile: Annotated[
+        dict[str, Any] | None,
+        WithJsonSchema({"type": "object", "nullable": True, "additionalProperties": True}),
+    ] = Field(description="The drift monitor's reference profile (reports/profile.json), if packaged.")
     max_records: int
 
 

@@ -7,7 +7,9 @@ chosen on the training split, never on the test set):
 - one prediction per test row (`row_id,actual,probability`), so that another commit's model can be
   compared with this one on the same rows (`lastmile.evaluation.bootstrap`);
 - metrics per slice (`lastmile.evaluation.slices`), group fairness (`lastmile.evaluation.fairness`)
-  and permutation importance with its plot (`lastmile.evaluation.importance`).
+  and permutation importance with its plot (`lastmile.evaluation.importance`);
+- the reference profile of the training features and of the test predictions, which the drift
+  monitor compares live traffic with (`lastmile.monitoring.profile`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from lastmile.evaluation.plots import bar_plot, confusion_plot, line_plot
 from lastmile.evaluation.slices import slice_columns, slice_report
 from lastmile.evaluation.threshold import choose_threshold, out_of_fold_proba
 from lastmile.model import load_model, positive_proba
+from lastmile.monitoring import profile
 from lastmile.params import Params
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class Outputs:
     slices: Path = paths.SLICES
     fairness: Path = paths.FAIRNESS
     importance: Path = paths.IMPORTANCE
+    profile: Path = paths.PROFILE
     plots_dir: Path = paths.PLOTS_DIR
     figures_dir: Path = paths.FIGURES_DIR
 
@@ -203,6 +207,16 @@ def run(
     matrix = skm.confusion_matrix(actual, predicted, labels=labels)
     _figures(named, results, (matrix, labels), importance, out.figures_dir)
 
+    reference = profile.build(
+        read_table(train_table),
+        proba,
+        params.features,
+        params.monitor.profile,
+        model_version=metadata["model_version"],
+        positive_label=positive,
+        threshold=threshold,
+    )
+    profile.write(out.profile, reference)
     write_json(out.metrics, results)
     log.info(
         "evaluate: ROC AUC %.4f, accuracy %.4f at threshold %.3f on %d test rows",

@@ -1,0 +1,1 @@
+"""Watching the live model: prediction log, reference profile, drift monitor."""

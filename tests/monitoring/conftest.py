@@ -1,0 +1,70 @@
+"""A trained template copy's model, profile and held-out rows, and logs written from them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lastmile.contract import Contract, load_contract
+from lastmile.model import load_model, positive_proba
+from lastmile.monitoring import profile as profiles
+from lastmile.monitoring.shifts import log_lines
+from lastmile.params import Params, load_params
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What a deployed model is monitored against, from a real `dvc repro` of the template."""
+
+    repo: Path
+    params: Params
+    contract: Contract
+    pipeline: Any
+    metadata: dict[str, Any]
+    profile: profiles.Profile
+    held_out: pd.DataFrame
+
+    def score(self, frame: pd.DataFrame) -> np.ndarray:
+        return positive_proba(self.pipeline, frame[self.params.features.all], self.params.target.positive)
+
+    def write_log(self, path: Path, frame: pd.DataFrame, probability: np.ndarray | None = None) -> Path:
+        """Log `frame` as the service would have: its records, the model's (or given) probabilities."""
+        proba = self.score(frame) if probability is None else probability
+        labels = np.where(proba >= self.profile.threshold, self.params.target.positive, "other")
+        records = frame[self.params.features.all].to_dict("records")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            handle.writelines(log_lines(records, proba, labels, self.metadata["model_version"]))
+        return path
+
+
+@pytest.fixture(scope="session")
+def watched(trained_repo: Path) -> Watched:
+    params = load_params(trained_repo / "params.yaml")
+    pipeline, metadata = load_model(trained_repo / "models")
+    return Watched(
+        repo=trained_repo,
+        params=params,
+        contract=load_contract(trained_repo / "contract.yaml"),
+        pipeline=pipeline,
+        metadata=metadata,
+        profile=profiles.load(trained_repo / "reports" / "profile.json"),
+        held_out=pd.read_parquet(trained_repo / "data" / "processed" / "test.parquet"),
+    )
+
+
+@pytest.fixture
+def log_of(watched: Watched, tmp_path: Path) -> Callable[..., Path]:
+    """Write a log of `n` held-out rows (a seeded resample) into a temporary folder."""
+
+    def write(n: int = 600, seed: int = 0, name: str = "predictions.jsonl") -> Path:
+        frame = watched.held_out.sample(n=n, replace=True, random_state=seed)
+        return watched.write_log(tmp_path / "logs" / name, frame)
+
+    return write

@@ -1,0 +1,209 @@
+"""`lastmile monitor` as users run it: verdict first, reports, exit 0/1/2, windows, unusable logs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+from typer.testing import CliRunner
+
+from lastmile.cli import app
+from lastmile.monitoring import stats
+from lastmile.monitoring.monitor import Window, assess
+from lastmile.monitoring.profile import numeric_reference
+from lastmile.monitoring.shifts import shift_category, shift_numeric
+from lastmile.params import ProfileParams
+from tests.monitoring.conftest import Watched
+
+
+def monitor(repo: Path, *args: str) -> tuple[int, str, str]:
+    """`lastmile monitor ARGS` in-process, with the trained repository's params, contract and profile."""
+    files = ["--params", str(repo / "params.yaml"), "--contract", str(repo / "contract.yaml")]
+    if "--profile" not in args:
+        files += ["--profile", str(repo / "reports/profile.json")]
+    if "--out" not in args:
+        files += ["--out", str(repo.parent / "monitor-out")]
+    result = CliRunner().invoke(app, ["monitor", *args, *files])
+    return result.exit_code, result.stdout, result.stderr
+
+
+# ---- statistics
+
+
+@pytest.mark.parametrize(("seed", "size"), [(0, 700), (1, 700), (2, 40_000)])
+def test_kolmogorov_smirnov_from_counts_equals_scipy(seed: int, size: int) -> None:
+    rng = np.random.default_rng(seed)
+    reference = rng.integers(0, 40, 30_000).astype(float)  # ties, as integer features have
+    window = rng.integers(0, 41, size).astype(float) + rng.choice([0.0, 0.5], size)
+    profile = numeric_reference(reference, ProfileParams(max_points=1000))
+    points = np.asarray(profile.values)
+    window_slots = np.bincount(stats.slot_of(points, window), minlength=2 * points.size + 1)
+    statistic, p_value = stats.ks_two_sample(stats.interleave(np.asarray(profile.counts)), window_slots)
+    expected = scipy_stats.ks_2samp(reference, window, method="asymp")
+    assert statistic == pytest.approx(expected.statistic, abs=1e-12)
+    # Exact below KS_EXACT_UP_TO; the limiting distribution above it (within about 1 %).
+    assert p_value == pytest.approx(expected.pvalue, rel=1e-9 if size < stats.KS_EXACT_UP_TO else 0.02)
+
+
+def test_corrections_match_their_definitions() -> None:
+    p = [0.01, 0.04, 0.03, 0.2, 0.001]
+    assert stats.adjust(p, "benjamini_hochberg") == pytest.approx(scipy_stats.false_discovery_control(p))
+    # Holm: sorted p times (m - rank), made monotone.
+    assert stats.adjust(p, "holm") == pytest.approx([0.04, 0.09, 0.09, 0.2, 0.005])
+
+
+# ---- the command on real logs
+
+
+def test_normal_traffic_exits_0_and_writes_three_reports(
+    watched: Watched, log_of: Callable[..., Path], tmp_path: Path
+) -> None:
+    log = log_of(n=800, seed=3)
+    code, out, err = monitor(watched.repo, "--logs", str(log.parent), "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert out.startswith("OK: no drift in 800 logged records")
+    report = json.loads((tmp_path / "out/monitor.json").read_text())
+    assert report["drift"] is False and report["records"] == 800
+    tested = {c["feature"] for c in report["checks"]}
+    assert tested == {*watched.params.features.all, "probability"}
+    assert (tmp_path / "out/monitor.md").read_text().startswith("## 🟢 OK")
+    assert "data:image/png;base64," in (tmp_path / "out/monitor.html").read_text()
+
+
+def test_shifted_traffic_exits_1_naming_the_features(watched: Watched, tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    numeric, categorical = watched.params.features.numeric[0], watched.params.features.categorical[0]
+    frame = watched.held_out.sample(n=800, replace=True, random_state=5).reset_index(drop=True)
+    frame = shift_numeric(frame, numeric, watched.contract.columns[numeric], rng)
+    frame, _ = shift_category(frame, categorical, rng)
+    log = watched.write_log(tmp_path / "logs/predictions.jsonl", frame)
+    code, out, _ = monitor(watched.repo, "--logs", str(log), "--out", str(tmp_path / "out"))
+    assert code == 1
+    verdict = out.splitlines()[0]
+    assert verdict.startswith("DRIFT in 800 logged records") and numeric in verdict and categorical in verdict
+    report = json.loads((tmp_path / "out/monitor.json").read_text())
+    assert {numeric, categorical} <= set(report["drifted_features"])
+    assert "## 🔴 DRIFT" in (tmp_path / "out/monitor.md").read_text()
+
+
+def test_rotated_gzip_logs_and_windows(watched: Watched, tmp_path: Path) -> None:
+    """Rotated files are read oldest first; --last keeps the newest records, --since the recent ones."""
+    folder = tmp_path / "logs"
+    old = watched.held_out.sample(n=300, replace=True, random_state=1)
+    new = watched.held_out.sample(n=400, replace=True, random_state=2)
+    watched.write_log(folder / "predictions.jsonl", new)
+    rotated = watched.write_log(tmp_path / "rotated.jsonl", old)
+    # The older file's lines are an hour earlier than the live file's.
+    lines = [json.loads(line) for line in rotated.read_text().splitlines()]
+    for line in lines:
+        line["time"] = line["time"].replace("T00:", "T-1:").replace("2026-01-01T-1:", "2025-12-31T23:")
+    with gzip.open(folder / "predictions.jsonl.1.gz", "wt") as handle:
+        handle.writelines(json.dumps(line) + "\n" for line in lines)
+    everything = assess(str(folder), watched.profile, watched.contract, watched.params.monitor)
+    assert everything.records == 700
+    assert everything.files[0].endswith("predictions.jsonl.1.gz")
+    assert everything.first_time.startswith("2025-12-31T23:")
+    newest = assess(str(folder), watched.profile, watched.contract, watched.params.monitor, Window(last=350))
+    assert newest.records == 350 and newest.first_time.startswith("2026-01-01T00:00:50")
+    code, out, _ = monitor(watched.repo, "--logs", str(folder), "--since", "2026-01-01T00:00:00Z")
+    assert code == 0 and out.startswith("OK: no drift in 400 logged records")
+
+
+def test_records_that_break_the_contract_are_counted(watched: Watched, tmp_path: Path) -> None:
+    frame = watched.held_out.sample(n=500, replace=True, random_state=4).reset_index(drop=True)
+    numeric = next(n for n in watched.params.features.numeric if watched.contract.columns[n].max is not None)
+    limit = watched.contract.columns[numeric].max
+    assert limit is not None
+    frame[numeric] = frame[numeric].astype(float)
+    frame.loc[:29, numeric] = limit + 1000  # 6 % of the records
+    log = watched.write_log(tmp_path / "p.jsonl", frame)
+    result = assess(str(log), watched.profile, watched.contract, watched.params.monitor)
+    assert result.invalid_records == 30
+    assert result.invalid_by_rule[f"{numeric}: above the maximum {limit:g}"] == 30
+    assert result.drifted and numeric in result.verdict and "break the data contract" in result.verdict
+
+
+# ---- unusable input: exit 2, the file and the line named
+
+
+def _lines(log: Path) -> list[str]:
+    return log.read_text().splitlines(keepends=True)
+
+
+def test_empty_logs_exit_2(watched: Watched, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    code, _, err = monitor(watched.repo, "--logs", str(tmp_path / "empty"))
+    assert code == 2 and "No prediction logs in" in err and "*.jsonl" in err
+    (tmp_path / "empty/predictions.jsonl").write_text("")
+    code, _, err = monitor(watched.repo, "--logs", str(tmp_path / "empty"))
+    assert code == 2 and "No logged predictions" in err and "all empty" in err
+    code, _, err = monitor(watched.repo, "--logs", str(tmp_path / "nowhere.jsonl"))
+    assert code == 2 and "not found" in err
+    assert "Traceback" not in err
+
+
+def test_a_missing_profile_is_no_verdict_not_drift(watched: Watched, log_of: Callable[..., Path]) -> None:
+    log = log_of(n=300)
+    code, _, err = monitor(watched.repo, "--logs", str(log), "--profile", str(log.parent / "none.json"))
+    assert code == 2 and "none.json not found" in err
+
+
+def test_truncated_logs_exit_2(watched: Watched, log_of: Callable[..., Path], tmp_path: Path) -> None:
+    log = log_of(n=300)
+    text = log.read_text()
+    log.write_text(text[: len(text) - 40])  # cut inside the last record
+    code, _, err = monitor(watched.repo, "--logs", str(log))
+    assert code == 2
+    assert f"{log}, line 300: the line is not valid JSON" in err and "truncated" in err
+    packed = tmp_path / "p.jsonl.gz"
+    packed.write_bytes(gzip.compress(text.encode())[:-200])
+    code, _, err = monitor(watched.repo, "--logs", str(packed))
+    assert code == 2 and "truncated or corrupt gzip" in err and str(packed) in err
+
+
+def test_too_few_records_exit_2(watched: Watched, log_of: Callable[..., Path]) -> None:
+    log = log_of(n=50)
+    code, _, err = monitor(watched.repo, "--logs", str(log))
+    assert code == 2 and "Only 50 logged predictions" in err and "monitor.min_records" in err
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        (
+            '{"level": "info", "msg": "started"}\n',
+            "has no `schema` field: it is not a lastmile prediction log",
+        ),
+        ('{"schema": "other/2", "x": 1}\n', 'has schema "other/2"'),
+        ("age,workclass\n", "is not valid JSON"),
+        ("[1, 2]\n", "is a JSON list, not an object"),
+    ],
+)
+def test_foreign_logs_exit_2_naming_file_and_line(
+    watched: Watched, log_of: Callable[..., Path], line: str, problem: str
+) -> None:
+    log = log_of(n=300)
+    lines = _lines(log)
+    lines.insert(120, line)
+    log.write_text("".join(lines))
+    code, _, err = monitor(watched.repo, "--logs", str(log))
+    assert code == 2, err
+    assert f"{log}, line 121: the line {problem}" in err
+
+
+def test_mistyped_values_exit_2(watched: Watched, log_of: Callable[..., Path]) -> None:
+    log = log_of(n=300)
+    lines = _lines(log)
+    entry = json.loads(lines[9])
+    feature = watched.params.features.numeric[0]
+    entry["record"][feature] = "forty"
+    lines[9] = json.dumps(entry) + "\n"
+    log.write_text("".join(lines))
+    code, _, err = monitor(watched.repo, "--logs", str(log))
+    assert code == 2
+    assert f'line 10: the line has `record.{feature}` "forty", not a number' in err
