@@ -115,7 +115,8 @@ SERVING_INPUTS := bentofile.yaml requirements/serving.txt contract.yaml \
 	$(wildcard models/model.json models/model.joblib reports/metrics.json reports/gates.json \
 	reports/profile.json) \
 	$(wildcard src/lastmile/serving/*.py) \
-	$(addprefix src/lastmile/,__init__.py contract.py model.py params.py data.py paths.py errors.py)
+	$(addprefix src/lastmile/,__init__.py contract.py model.py params.py data.py paths.py errors.py \
+	  artifacts.py metrics.py git.py)
 .PHONY: bento serve
 
 requirements/serving.txt: uv.lock | $(UV)

@@ -40,7 +40,7 @@ def _write_log(path: Path, size: int) -> None:
     frame = test.sample(n=20_000, replace=True, random_state=0).reset_index(drop=True)
     proba = positive_proba(pipeline, frame[features], params.target.positive)
     labels = np.where(proba >= 0.5, params.target.positive, "other")
-    lines = list(log_lines(frame[features].to_dict("records"), proba, labels, metadata["model_version"]))
+    lines = list(log_lines(frame[features].to_dict("records"), proba, labels, metadata.model_version))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:
         for start in range(0, size, len(lines)):

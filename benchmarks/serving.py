@@ -50,11 +50,12 @@ def bare_app(model_dir: Path) -> Any:
     from lastmile.model import load_model, positive_proba
 
     pipeline, metadata = load_model(model_dir)
-    features = [*metadata["features"]["numeric"], *metadata["features"]["categorical"]]
+    features = metadata.features.all
     # Missing categories arrive as JSON null: the pipeline's imputer expects NaN, as training had.
-    text_columns = dict.fromkeys(metadata["features"]["categorical"], "str")
-    positive = metadata["target"]["positive"]
-    negative = next(c for c in metadata["classes"] if c != positive)
+    text_columns = dict.fromkeys(metadata.features.categorical, "str")
+    positive = metadata.target.positive
+    negative = metadata.negative
+    threshold = metadata.threshold
     gc.collect()
     gc.freeze()  # the same treatment as the service, so the comparison is about serving, not GC
 
@@ -64,9 +65,10 @@ def bare_app(model_dir: Path) -> Any:
         proba = positive_proba(pipeline, frame, positive)
         return JSONResponse(
             {
-                "model_version": metadata["model_version"],
+                "model_version": metadata.model_version,
                 "predictions": [
-                    {"label": positive if p >= 0.5 else negative, "probability": float(p)} for p in proba
+                    {"label": positive if p >= threshold else negative, "probability": float(p)}
+                    for p in proba
                 ],
             }
         )

@@ -111,7 +111,7 @@ def split(params: ParamsOption = paths.PARAMS) -> None:
 
 @app.command()
 def train(params: ParamsOption = paths.PARAMS) -> None:
-    """Fit the model pipeline (preprocessing inside) and save it with its metadata."""
+    """Fit the model pipeline (preprocessing inside), choose its decision threshold, save both."""
     from lastmile.stages import train as stage
 
     _guard(lambda: _with_threads(lambda: stage.run(_params(params))))
@@ -119,7 +119,7 @@ def train(params: ParamsOption = paths.PARAMS) -> None:
 
 @app.command()
 def evaluate(params: ParamsOption = paths.PARAMS) -> None:
-    """Score the model on the test split at the decision threshold chosen by params.yaml.
+    """Score the model on the test split at the model's decision threshold (chosen by `train`).
 
     Writes metrics, predictions, slices, fairness, permutation importance, curves and figures.
     """

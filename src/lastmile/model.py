@@ -6,15 +6,16 @@ and cannot drift from training.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import joblib
 import numpy as np
 import pandas as pd
 
-from lastmile.data import atomic_path, write_json
+from lastmile import artifacts
+from lastmile.artifacts import ModelInfo
+from lastmile.data import atomic_path
 from lastmile.errors import LastmileError
 from lastmile.params import FeatureParams, ModelParams
 
@@ -72,25 +73,23 @@ def _forget_machine(pipeline: Pipeline) -> None:
             bin_mapper.n_threads = None
 
 
-def save_model(directory: Path, pipeline: Pipeline, metadata: dict[str, Any]) -> None:
+def save_model(directory: Path, pipeline: Pipeline, info: ModelInfo) -> None:
     _forget_machine(pipeline)
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_path(directory / MODEL_FILE) as tmp:
         joblib.dump(pipeline, tmp)
-    write_json(directory / METADATA_FILE, metadata)
+    artifacts.write(directory / METADATA_FILE, info)
 
 
-def load_metadata(directory: Path) -> dict[str, Any]:
-    try:
-        metadata: dict[str, Any] = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise LastmileError(
-            f"No trained model in {directory}: run `dvc repro` (or `make run`) first."
-        ) from exc
-    return metadata
+def load_metadata(directory: Path) -> ModelInfo:
+    """The model's metadata; a model without a decision threshold (trained before it was stored) fails."""
+    path = directory / METADATA_FILE
+    if not path.is_file():
+        raise LastmileError(f"No trained model in {directory}: run `dvc repro` (or `make run`) first.")
+    return artifacts.read(path, ModelInfo)
 
 
-def load_model(directory: Path) -> tuple[Pipeline, dict[str, Any]]:
+def load_model(directory: Path) -> tuple[Pipeline, ModelInfo]:
     """Load the pipeline and its metadata. Only load models you trained: joblib runs pickles."""
     metadata = load_metadata(directory)
     pipeline: Pipeline = joblib.load(directory / MODEL_FILE)

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from lastmile.errors import LastmileError, config_error, one_line, quoted, shorten
+from lastmile.metrics import MetricName
 from lastmile.paths import PARAMS
 
 
@@ -86,10 +87,6 @@ class ModelParams(_Strict):
     logistic_regression: LogisticRegressionParams = LogisticRegressionParams()
 
 
-# The headline metrics of `reports/metrics.json` that gates and comparisons may name.
-MetricName = Literal["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"]
-
-
 class ThresholdParams(_Strict):
     """How the decision threshold is chosen (on the training split, never on the test set)."""
 
@@ -144,7 +141,7 @@ class BootstrapParams(_Strict):
 
 
 class GateParams(_Strict):
-    # Worst acceptable value: a minimum for scores, a maximum for losses (log_loss, brier).
+    # Worst acceptable value: a minimum, or a maximum for metrics where lower is better (log loss...).
     floors: dict[MetricName, float] = {}
     # Largest allowed worsening against the baseline (a drop for scores, a rise for losses).
     max_regression: dict[MetricName, Annotated[float, Field(ge=0)]] = {}

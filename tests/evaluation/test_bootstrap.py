@@ -27,49 +27,24 @@ def _shift(frame: pd.DataFrame, rows: np.ndarray, towards_truth: bool) -> pd.Dat
     return out
 
 
-SKLEARN = {
-    "roc_auc": lambda y, p, w: skm.roc_auc_score(y, p, sample_weight=w),
-    "pr_auc": lambda y, p, w: skm.average_precision_score(y, p, sample_weight=w),
-    "accuracy": lambda y, p, w: skm.accuracy_score(y, p >= 0.5, sample_weight=w),
-    "precision": lambda y, p, w: skm.precision_score(y, p >= 0.5, sample_weight=w),
-    "recall": lambda y, p, w: skm.recall_score(y, p >= 0.5, sample_weight=w),
-    "f1": lambda y, p, w: skm.f1_score(y, p >= 0.5, sample_weight=w),
-    "log_loss": lambda y, p, w: skm.log_loss(y, p, sample_weight=w),
-    "brier": lambda y, p, w: skm.brier_score_loss(y, p, sample_weight=w),
-}
-
-
-@pytest.mark.parametrize("metric", sorted(SKLEARN))
-def test_resampled_metrics_match_scikit_learn_with_weights(metric: str) -> None:
-    frame = _predictions()
-    y, proba = frame["actual"].to_numpy(), frame["probability"].to_numpy()
-    scorer = bootstrap._Scorer(y, proba, threshold=0.5)
-    weights = np.random.default_rng(1).integers(0, 4, size=(3, len(y))).astype(float)
-    ours = scorer.score(metric, weights)
-    expected = [SKLEARN[metric](y, proba, w) for w in weights]
-    np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
-
-
 def test_identical_models_show_no_change() -> None:
     frame = _predictions()
     result = bootstrap.compare(frame, frame.sample(frac=1, random_state=3), "roc_auc")
-    assert result["delta"] == result["ci_low"] == result["ci_high"] == 0
-    assert result["verdict"] == "no measurable change"
-    assert (
-        result["base"] == result["head"] == round(skm.roc_auc_score(frame["actual"], frame["probability"]), 6)
-    )
+    assert result.delta == result.ci_low == result.ci_high == 0
+    assert result.verdict == "no measurable change"
+    assert result.base == result.head == round(skm.roc_auc_score(frame["actual"], frame["probability"]), 6)
 
 
 def test_a_clearly_better_model_is_improved_and_the_reverse_a_significant_regression() -> None:
     base = _predictions()
     better = _shift(base, base.index[:600].to_numpy(), towards_truth=True)
     improved = bootstrap.compare(base, better, "roc_auc")
-    assert improved["verdict"] == "improved"
-    assert 0 < improved["ci_low"] <= improved["delta"] <= improved["ci_high"]
+    assert improved.verdict == "improved"
+    assert 0 < improved.ci_low <= improved.delta <= improved.ci_high
     regression = bootstrap.compare(better, base, "roc_auc")
-    assert regression["verdict"] == "significant regression"
-    assert regression["ci_low"] <= regression["delta"] <= regression["ci_high"] < 0
-    assert regression["delta"] == pytest.approx(-improved["delta"], abs=1e-6)
+    assert regression.verdict == "significant regression"
+    assert regression.ci_low <= regression.delta <= regression.ci_high < 0
+    assert regression.delta == pytest.approx(-improved.delta, abs=1e-6)
 
 
 def test_a_small_net_loss_with_gains_and_losses_is_worse_within_noise() -> None:
@@ -82,11 +57,11 @@ def test_a_small_net_loss_with_gains_and_losses_is_worse_within_noise() -> None:
     mixed.loc[up, "probability"] = (mixed.loc[up, "probability"] + 0.05).clip(0, 1)
     mixed.loc[down, "probability"] = (mixed.loc[down, "probability"] - 0.05).clip(0, 1)
     result = bootstrap.compare(base, mixed, "roc_auc")
-    assert result["delta"] < 0
-    assert result["ci_low"] < 0 < result["ci_high"]
-    assert result["verdict"] == "worse within noise"
+    assert result.delta < 0
+    assert result.ci_low < 0 < result.ci_high
+    assert result.verdict == "worse within noise"
     reverse = bootstrap.compare(mixed, base, "roc_auc")
-    assert reverse["verdict"] == "no measurable change"  # better within noise is not a claim
+    assert reverse.verdict == "no measurable change"  # better within noise is not a claim
 
 
 def test_losses_count_a_drop_as_an_improvement() -> None:
@@ -94,9 +69,9 @@ def test_losses_count_a_drop_as_an_improvement() -> None:
     better = _shift(base, base.index[:600].to_numpy(), towards_truth=True)
     for metric in ("log_loss", "brier"):
         result = bootstrap.compare(base, better, metric)
-        assert result["delta"] < 0 and result["ci_high"] < 0
-        assert result["verdict"] == "improved"
-        assert bootstrap.compare(better, base, metric)["verdict"] == "significant regression"
+        assert result.delta < 0 and result.ci_high < 0
+        assert result.verdict == "improved"
+        assert bootstrap.compare(better, base, metric).verdict == "significant regression"
 
 
 def test_threshold_metrics_use_each_model_s_threshold() -> None:
@@ -104,8 +79,8 @@ def test_threshold_metrics_use_each_model_s_threshold() -> None:
     results = bootstrap.compare_all(frame, frame, ["accuracy", "f1"], base_threshold=0.5, head_threshold=0.3)
     y, proba = frame["actual"], frame["probability"]
     for metric, score in (("accuracy", skm.accuracy_score), ("f1", skm.f1_score)):
-        assert results[metric]["base"] == pytest.approx(score(y, proba >= 0.5), abs=1e-6)
-        assert results[metric]["head"] == pytest.approx(score(y, proba >= 0.3), abs=1e-6)
+        assert results[metric].base == pytest.approx(score(y, proba >= 0.5), abs=1e-6)
+        assert results[metric].head == pytest.approx(score(y, proba >= 0.3), abs=1e-6)
 
 
 def test_seeded_and_sized_by_the_caller() -> None:
@@ -113,9 +88,9 @@ def test_seeded_and_sized_by_the_caller() -> None:
     head = _shift(base, base.index[:50].to_numpy(), towards_truth=True)
     first = bootstrap.compare(base, head, "pr_auc", resamples=300, seed=5, confidence=0.9)
     assert first == bootstrap.compare(base, head, "pr_auc", resamples=300, seed=5, confidence=0.9)
-    assert first["resamples"] == 300 and first["confidence"] == 0.9
+    assert first.resamples == 300 and first.confidence == 0.9
     wider = bootstrap.compare(base, head, "pr_auc", resamples=300, seed=5, confidence=0.99)
-    assert wider["ci_low"] <= first["ci_low"] and wider["ci_high"] >= first["ci_high"]
+    assert wider.ci_low <= first.ci_low and wider.ci_high >= first.ci_high
 
 
 def test_rows_must_match() -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lastmile.artifacts import ModelInfo
 from lastmile.contract import Contract, load_contract
 from lastmile.model import load_model, positive_proba
 from lastmile.monitoring import profile as profiles
@@ -26,7 +27,7 @@ class Watched:
     params: Params
     contract: Contract
     pipeline: Any
-    metadata: dict[str, Any]
+    metadata: ModelInfo
     profile: profiles.Profile
     held_out: pd.DataFrame
 
@@ -40,7 +41,7 @@ class Watched:
         records = frame[self.params.features.all].to_dict("records")
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
-            handle.writelines(log_lines(records, proba, labels, self.metadata["model_version"]))
+            handle.writelines(log_lines(records, proba, labels, self.metadata.model_version))
         return path
 
 

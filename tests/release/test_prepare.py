@@ -249,11 +249,11 @@ def test_model_card_reports_the_real_metrics(trained_repo: Path) -> None:
     assert metadata["model_version"] in card and metadata["training_data_hash"] in card
     assert "ghcr.io/acme/lastmile:0.1.0" in card
 
-    assert evidence.fairness is not None and set(evidence.fairness) == {"sex", "race"}
-    for feature, report in evidence.fairness.items():
+    assert evidence.fairness is not None and set(evidence.fairness.root) == {"sex", "race"}
+    for feature, report in evidence.fairness.root.items():
         assert f"**{feature}**: demographic parity difference" in card
-        for group, stats in report["groups"].items():
-            assert f"| {group} | {stats['rows']:,} | {stats['selection_rate']:.4f} |" in card
+        for group, stats in report.groups.items():
+            assert f"| {group} | {stats.rows:,} | {stats.selection_rate:.4f} |" in card
 
     notes = release.render_release_notes(plan, evidence)
     assert f"roc_auc {metrics['roc_auc']:.4f}" in notes
@@ -269,9 +269,24 @@ def test_model_card_shows_gates_and_refuses_failed_ones(trained_repo: Path, tmp_
     shutil.copytree(trained_repo, repo, symlinks=True)
     gates = {
         "passed": False,
+        "baseline": None,
         "gates": [
-            {"name": "roc_auc", "kind": "min", "value": 0.91, "threshold": 0.85, "passed": True},
-            {"name": "dp_sex", "kind": "max", "value": 0.3, "threshold": 0.2, "passed": False},
+            {
+                "name": "roc_auc",
+                "kind": "floor",
+                "value": 0.91,
+                "threshold": 0.85,
+                "op": ">=",
+                "passed": True,
+            },
+            {
+                "name": "dp_sex",
+                "kind": "fairness",
+                "value": 0.3,
+                "threshold": 0.2,
+                "op": "<=",
+                "passed": False,
+            },
         ],
     }
     (repo / "reports" / "gates.json").write_text(json.dumps(gates))
@@ -281,7 +296,7 @@ def test_model_card_shows_gates_and_refuses_failed_ones(trained_repo: Path, tmp_
         release.plan_release(repo, REPOSITORY), evidence, load_params(repo / "params.yaml")
     )
     assert "Verdict: **FAILED**." in card
-    assert "| dp_sex | max | 0.3000 | 0.2000 | FAIL |" in card
+    assert "| dp_sex | fairness | 0.3000 | 0.2000 | FAIL |" in card
     assert "Per-group metrics were not computed for this model" in card
 
     out = repo / "dist" / "release"

@@ -47,7 +47,8 @@ def test_folders(tmp_path: Path, trained_repo: Path) -> None:
     ("name", "content", "message"),
     [
         ("metrics.json", "{not json", "not valid JSON"),
-        ("metrics.json", "[1, 2]", "JSON object"),
+        ("metrics.json", "[1, 2]", "not as expected"),
+        ("metrics.json", '{"roc_auc": 0.9}', "threshold: Field required"),
         ("predictions.csv", "row_id,actual\na,1\n", r"lacks column\(s\) \['probability'\]"),
         ("predictions.csv", "row_id,actual,probability\na,2,0.5\n", "invalid rows"),
         ("predictions.csv", "row_id,actual,probability\na,1,1.5\n", "invalid rows"),
@@ -84,3 +85,27 @@ def test_run_writes_gates_json(tmp_path: Path, trained_repo: Path, params: Param
     assert first_pr.passed and first_pr.baseline == f"{tmp_path} holds no evaluation yet"
     with pytest.raises(LastmileError, match="either --base or --baseline-dir"):
         gate.run(quick, base_ref="HEAD", baseline_dir=tmp_path, reports_dir=trained_repo / "reports", out=out)
+
+
+def test_a_revision_reads_dvc_tracked_outputs_too(trained_repo: Path) -> None:
+    """The reader goes through DVC's file system: it reaches the DVC-cached model, which git lacks."""
+    revision = baseline.Revision.at("HEAD", trained_repo)
+    assert revision.read(Path("models/model.json")) == (trained_repo / "models/model.json").read_bytes()
+    assert revision.read(Path("reports/no-such-file.json")) is None
+    assert revision.source == f"HEAD ({revision.rev})" and revision.commit is not None
+
+
+def test_one_comparison_serves_the_gates_and_the_report(trained_repo: Path, params: Params) -> None:
+    current = baseline.current(trained_repo / "reports")
+    base = baseline.from_directory(trained_repo / "reports")
+    settings = params.gates.bootstrap.model_copy(update={"resamples": 200})
+    paired = baseline.compare(current, base, settings)
+    # Every headline metric both sides hold, once; the gates pick theirs from the same objects.
+    assert set(paired.comparisons) == set(current.metrics.values) and paired.reason == ""
+    gates = GateParams.model_validate({"max_regression": {"roc_auc": 0.01, "balanced_accuracy": 0.01}})
+    report = gate.check(gates, current, base, paired)
+    assert [g.comparison for g in report.gates] == [
+        paired.comparisons["roc_auc"],
+        paired.comparisons["balanced_accuracy"],
+    ]
+    assert baseline.compare(current, None, settings).reason == "no baseline"

@@ -1,6 +1,5 @@
 """Quality gates: each kind passing and failing on the sample model's real reports, then the CLI."""
 
-import copy
 import json
 import shutil
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 import yaml
 from sklearn import metrics as skm
 
+from lastmile.artifacts import FairnessReport, GateResult, GatesReport, MetricsReport
 from lastmile.errors import LastmileError
 from lastmile.params import GateParams
 from lastmile.review import baseline, gate
@@ -26,16 +26,19 @@ def base(trained_repo: Path) -> Evaluation:
     return evaluation
 
 
-def _scored(predictions: pd.DataFrame, fairness: dict[str, Any] | None, source: str = "head") -> Evaluation:
+def _scored(predictions: pd.DataFrame, fairness: FairnessReport | None, source: str = "head") -> Evaluation:
     """An evaluation whose metrics are computed from `predictions` (threshold 0.5)."""
     y, proba = predictions["actual"], predictions["probability"]
-    metrics = {
-        "roc_auc": skm.roc_auc_score(y, proba),
-        "pr_auc": skm.average_precision_score(y, proba),
-        "brier": skm.brier_score_loss(y, proba),
-        "log_loss": skm.log_loss(y, proba),
-        "threshold": 0.5,
-    }
+    metrics = MetricsReport.model_validate(
+        {
+            "roc_auc": skm.roc_auc_score(y, proba),
+            "pr_auc": skm.average_precision_score(y, proba),
+            "brier": skm.brier_score_loss(y, proba),
+            "log_loss": skm.log_loss(y, proba),
+            "threshold": 0.5,
+            "test_rows": len(predictions),
+        }
+    )
     return Evaluation(source, metrics, fairness, predictions)
 
 
@@ -54,7 +57,7 @@ def _gates(**sections: Any) -> GateParams:
     return GateParams.model_validate(sections)
 
 
-def _only(report: gate.GateReport) -> gate.GateResult:
+def _only(report: GatesReport) -> GateResult:
     """The one configured gate of `report` (the degenerate-model gate is always there too)."""
     configured = [g for g in report.gates if g.kind != "degenerate"]
     assert len(configured) == 1
@@ -74,7 +77,7 @@ def test_floor(base: Evaluation, floors: dict[str, float], passed: bool) -> None
     result = _only(gate.check(_gates(floors=floors), base, None))
     ((metric, bound),) = floors.items()
     assert result.kind == "floor" and result.threshold == bound
-    assert result.value == pytest.approx(base.metrics[metric], abs=1e-6)
+    assert result.value == pytest.approx(base.metrics.values[metric], abs=1e-6)
     assert result.op == ("<=" if metric == "brier" else ">=")
     assert result.passed is passed
     assert passed or "floor" in result.detail or "ceiling" in result.detail
@@ -89,13 +92,13 @@ def test_regression_without_baseline_passes(base: Evaluation) -> None:
 def test_regression_unchanged_model_passes(base: Evaluation) -> None:
     result = _only(gate.check(_gates(max_regression={"roc_auc": 0.0}), base, base))
     assert result.passed and result.value == 0
-    assert result.comparison is not None and result.comparison["verdict"] == "no measurable change"
+    assert result.comparison is not None and result.comparison.verdict == "no measurable change"
 
 
 def test_significant_regression_beyond_the_allowance_fails(base: Evaluation) -> None:
     head = _degraded(base, share=0.4)
     result = _only(gate.check(_gates(max_regression={"roc_auc": 0.005}), head, base))
-    assert result.comparison is not None and result.comparison["verdict"] == "significant regression"
+    assert result.comparison is not None and result.comparison.verdict == "significant regression"
     assert result.value is not None and result.value < -0.005 and result.threshold == -0.005
     assert not result.passed and "beyond the allowed" in result.detail
     # The same drop within a generous allowance passes, and says so.
@@ -119,13 +122,13 @@ def test_a_drop_within_noise_passes_even_beyond_the_allowance(base: Evaluation) 
     for shift in range(0, 42, 7):
         result = _only(gate.check(_gates(max_regression={"roc_auc": 0.0}), _mixed(base, shift), base))
         assert result.comparison is not None and result.value is not None
-        if result.comparison["verdict"] == "worse within noise":
+        if result.comparison.verdict == "worse within noise":
             within_noise += 1
             # A drop larger than the (zero) allowance, but not a real one: the gate passes.
-            assert result.value < 0 and result.comparison["ci_low"] < 0 < result.comparison["ci_high"]
+            assert result.value < 0 and result.comparison.ci_low < 0 < result.comparison.ci_high
             assert result.passed
         else:
-            assert result.passed is (result.comparison["verdict"] != "significant regression")
+            assert result.passed is (result.comparison.verdict != "significant regression")
     assert within_noise >= 2
 
 
@@ -148,15 +151,16 @@ def test_regression_of_a_loss_is_a_rise(base: Evaluation) -> None:
     assert result.value is not None and result.value > 0.01 and not result.passed
 
 
-def _fairness_with(fairness: dict[str, Any], feature: str, measure: str, value: float) -> dict[str, Any]:
-    changed = copy.deepcopy(fairness)
+def _fairness_with(fairness: FairnessReport, feature: str, measure: str, value: float) -> FairnessReport:
+    changed = fairness.model_dump()
     changed[feature][measure] = value
-    return changed
+    return FairnessReport.model_validate(changed)
 
 
 def test_fairness_bounds(base: Evaluation) -> None:
     assert base.fairness is not None
-    value = base.fairness["sex"]["demographic_parity_difference"]
+    value = base.fairness.root["sex"].demographic_parity_difference
+    assert value is not None
     below = _gates(fairness={"sex": {"demographic_parity_difference": {"max": value + 0.01}}})
     above = _gates(fairness={"sex": {"demographic_parity_difference": {"max": value - 0.01}}})
     passing, failing = _only(gate.check(below, base, None)), _only(gate.check(above, base, None))
@@ -167,7 +171,8 @@ def test_fairness_bounds(base: Evaluation) -> None:
 
 def test_fairness_regression(base: Evaluation) -> None:
     assert base.fairness is not None
-    odds = base.fairness["race"]["equalized_odds_difference"]
+    odds = base.fairness.root["race"].equalized_odds_difference
+    assert odds is not None
     gates = _gates(fairness={"race": {"equalized_odds_difference": {"max_increase": 0.05}}})
     worse = Evaluation(
         "head",
@@ -190,8 +195,10 @@ def test_fairness_regression(base: Evaluation) -> None:
 
 def test_fairness_gate_on_a_feature_the_evaluation_lacks_is_an_error(base: Evaluation) -> None:
     gates = _gates(fairness={"sex": {"demographic_parity_difference": {"max": 0.2}}})
+    assert base.fairness is not None
+    race_only = FairnessReport.model_validate({"race": base.fairness.model_dump()["race"]})
     with pytest.raises(LastmileError, match=r"fairness\.json has no sensitive feature 'sex'"):
-        gate.check(gates, Evaluation("old", base.metrics, {"race": {}}, None), None)
+        gate.check(gates, Evaluation("old", base.metrics, race_only, None), None)
 
 
 def test_report_and_table(base: Evaluation) -> None:
@@ -201,7 +208,7 @@ def test_report_and_table(base: Evaluation) -> None:
     table = gate.render_table(report)
     assert "roc_auc floor" in table and "FAIL" in table and "pass" in table
     assert table.splitlines()[-1] == "FAILED: 1 of 4 gates fail (roc_auc floor)"
-    as_json = json.loads(json.dumps(report.as_dict()))
+    as_json = json.loads(report.model_dump_json())
     assert {"passed", "gates"} <= set(as_json)
     assert {"name", "kind", "value", "threshold", "passed", "detail"} <= set(as_json["gates"][0])
 
@@ -209,19 +216,20 @@ def test_report_and_table(base: Evaluation) -> None:
 def test_a_model_that_predicts_one_class_fails(base: Evaluation) -> None:
     assert base.predictions is not None and base.fairness is not None
     probabilities = base.predictions["probability"]
-    threshold = float(base.metrics["threshold"])
+    threshold = base.metrics.threshold
     rarer = min((probabilities >= threshold).sum(), (probabilities < threshold).sum())
     healthy = gate.degenerate_gate(base)
     assert healthy.passed and healthy.value == rarer > 0
-    above_every_row = {**base.metrics, "threshold": float(probabilities.max()) + 1e-6}
+    above_every_row = base.metrics.model_copy(update={"threshold": float(probabilities.max()) + 1e-6})
     one_class = gate.degenerate_gate(Evaluation("head", above_every_row, base.fairness, base.predictions))
     assert not one_class.passed and one_class.value == 0
     assert f"all {len(probabilities):,} test rows are predicted negative" in one_class.detail
     # Without predictions, fairness.json's groups tell the same: a selection rate of 0 everywhere.
-    silent = copy.deepcopy(base.fairness)
-    for feature in silent.values():
+    zeroed = base.fairness.model_dump()
+    for feature in zeroed.values():
         for group in feature["groups"].values():
             group["selection_rate"] = 0.0
+    silent = FairnessReport.model_validate(zeroed)
     assert not gate.degenerate_gate(Evaluation("head", base.metrics, silent, None)).passed
     assert gate.degenerate_gate(Evaluation("head", base.metrics, base.fairness, None)).passed
     assert not gate.check(GateParams(), Evaluation("head", base.metrics, silent, None), None).passed

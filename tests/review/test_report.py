@@ -164,5 +164,5 @@ def test_unknown_base_is_a_clear_error_and_writes_nothing(history: Path) -> None
         ["lastmile", "report", "--base", "no-such-branch", "--out", "reports/pr-bad"], history, check=False
     )
     assert result.returncode == 1
-    assert "Base revision 'no-such-branch' not found" in result.stderr and "Traceback" not in result.stderr
+    assert "Unknown git ref 'no-such-branch'" in result.stderr and "Traceback" not in result.stderr
     assert not (history / "reports/pr-bad").exists()

@@ -73,7 +73,8 @@ def test_bento_holds_only_what_serving_needs(packaged: tuple[Path, str]):
     home, bento_tag = packaged
     bento = Path(_inspect(home, bento_tag)["bento_path"])
     modules = sorted(p.name for p in (bento / "src/lastmile").glob("*.py"))
-    included = [Path(p).name for p in yaml.safe_load((ROOT / "bentofile.yaml").read_text())["include"]]
+    include = [Path(p) for p in yaml.safe_load((ROOT / "bentofile.yaml").read_text())["include"]]
+    included = [p.name for p in include if p.parent == Path("lastmile")]  # the top-level modules
     assert modules == sorted(included)
     assert not (bento / "src/lastmile/stages").exists()
     requirements = (bento / "env/python/requirements.txt").read_text()
@@ -130,3 +131,19 @@ def test_without_a_trained_model_the_error_says_what_to_do(tmp_path: Path):
 )
 def test_tag_version_fits_bentoml(version: str, tag: str):
     assert tag_version(version) == tag
+
+
+def test_a_model_without_its_decision_threshold_is_not_packaged(trained_repo: Path, tmp_path: Path):
+    """The threshold belongs to the model: without it packaging (and serving) refuse, never assume 0.5."""
+    work, home = tmp_path / "work", tmp_path / "home"
+    for name in ("models", "reports"):
+        shutil.copytree(trained_repo / name, work / name)
+    shutil.copy2(trained_repo / "contract.yaml", work / "contract.yaml")
+    metadata_file = work / "models/model.json"
+    metadata = json.loads(metadata_file.read_text())
+    metadata.pop("threshold", None)
+    metadata_file.write_text(json.dumps(metadata))
+    result = run(["lastmile", "package", "--no-build"], cwd=work, check=False, env=serving_env(home))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "model.json" in result.stderr and "threshold: Field required" in result.stderr
+    assert not (home / "models" / "income-classifier").exists()

@@ -106,7 +106,7 @@ def served(
 def rows(trained_repo: Path) -> tuple[pd.DataFrame, list[str]]:
     """Validated rows of the sample (features only) and the model's feature names."""
     _, metadata = load_model(trained_repo / "models")
-    features = [*metadata["features"]["numeric"], *metadata["features"]["categorical"]]
+    features = metadata.features.all
     frame = pd.read_parquet(trained_repo / "data/interim/validated.parquet")
     return frame[features], features
 
@@ -128,18 +128,19 @@ def test_predictions_equal_the_pipeline_exactly(
     frame, _ = rows
     batch = frame.iloc[100 : 100 + count]
     pipeline, metadata = load_model(served.repo / "models")
-    expected = positive_proba(pipeline, batch, metadata["target"]["positive"])
+    expected = positive_proba(pipeline, batch, metadata.target.positive)
 
     response = _post(served, {"records": _records(batch)})
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["model_version"] == metadata["model_version"]
-    assert response.headers["x-model-version"] == metadata["model_version"]
+    assert body["model_version"] == metadata.model_version
+    assert response.headers["x-model-version"] == metadata.model_version
     probabilities = [p["probability"] for p in body["predictions"]]
     assert probabilities == expected.tolist()
-    # Labels at the decision threshold the evaluation chose and reported.
-    threshold = json.loads((served.repo / "reports/metrics.json").read_text())["threshold"]
+    # Labels at the model's own decision threshold (the one evaluate reported too).
+    threshold = metadata.threshold
+    assert threshold == json.loads((served.repo / "reports/metrics.json").read_text())["threshold"]
     labels = [p["label"] for p in body["predictions"]]
     assert labels == [">50K" if p >= threshold else "<=50K" for p in expected]
 

@@ -14,9 +14,10 @@ from fairlearn.metrics import (
 )
 from sklearn import metrics as skm
 
+from lastmile.artifacts import MetricsReport
 from lastmile.errors import LastmileError
 from lastmile.params import Params
-from lastmile.stages import evaluate
+from lastmile.stages import evaluate, train
 
 HEADLINE = {"accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier"}
 
@@ -49,12 +50,13 @@ def _quick(params: Params, **threshold: object) -> Params:
     return params.model_copy(update={"evaluation": evaluation})
 
 
-def _run(repo: Path, params: Params, out: Path, table: Path | None = None) -> dict:
+def _run(
+    repo: Path, params: Params, out: Path, table: Path | None = None, model_dir: Path | None = None
+) -> MetricsReport:
     return evaluate.run(
         params,
         table=table or repo / "data/processed/test.parquet",
-        train_table=repo / "data/processed/train.parquet",
-        model_dir=repo / "models",
+        model_dir=model_dir or repo / "models",
         out=evaluate.Outputs.under(out),
     )
 
@@ -134,20 +136,26 @@ def test_threshold_rules_decide_on_the_training_split_only(
     tmp_path: Path, trained_repo: Path, test_table: pd.DataFrame, params: Params
 ) -> None:
     quick = _quick(params, rule="max_f1")
-    chosen = _run(trained_repo, quick, tmp_path / "a")
-    assert 0 < chosen["threshold"] < 1 and chosen["threshold"] != 0.5
+    # `train` chooses the threshold and stores it with the model; `evaluate` uses the model's.
+    model = tmp_path / "model"
+    info = train.run(quick, table=trained_repo / "data/processed/train.parquet", out=model)
+    assert 0 < info.threshold < 1 and info.threshold != 0.5
+    chosen = _run(trained_repo, quick, tmp_path / "a", model_dir=model)
+    assert chosen.threshold == info.threshold
     # Scrambling the test labels changes every test metric but not the threshold: the test set
     # has no say in it.
     scrambled = test_table.assign(income=test_table["income"].sample(frac=1, random_state=0).to_numpy())
     scrambled.to_parquet(tmp_path / "scrambled.parquet")
-    again = _run(trained_repo, quick, tmp_path / "b", table=tmp_path / "scrambled.parquet")
-    assert again["threshold"] == chosen["threshold"] and again["roc_auc"] != chosen["roc_auc"]
+    again = _run(trained_repo, quick, tmp_path / "b", table=tmp_path / "scrambled.parquet", model_dir=model)
+    assert again.threshold == chosen.threshold and again.values["roc_auc"] != chosen.values["roc_auc"]
     # Everything downstream uses the chosen threshold.
     predictions = pd.read_csv(tmp_path / "a/reports/predictions.csv")
-    at_threshold = predictions["probability"] >= chosen["threshold"]
-    assert chosen["recall"] == pytest.approx(skm.recall_score(predictions["actual"], at_threshold), abs=1e-4)
+    at_threshold = predictions["probability"] >= chosen.threshold
+    assert chosen.values["recall"] == pytest.approx(
+        skm.recall_score(predictions["actual"], at_threshold), abs=1e-4
+    )
     slices = _json(tmp_path / "a/reports/slices.json")
-    assert slices["threshold"] == chosen["threshold"]
+    assert slices["threshold"] == chosen.threshold
     # The same split gives the same row ids, whatever the threshold.
     reference = pd.read_csv(trained_repo / "reports/predictions.csv")
     assert predictions["row_id"].tolist() == reference["row_id"].tolist()

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,12 @@ def test_train_saves_pipeline_with_metadata(
     metadata = train.run(p, table=train_table, out=tmp_path)
     pipeline, saved = load_model(tmp_path)
     assert saved == metadata
-    assert saved["model_kind"] == kind and saved["training_rows"] == len(pd.read_parquet(train_table))
-    assert {"model_version", "training_data_hash", "versions", "params"} <= set(saved)
+    assert saved.model_kind == kind and saved.training_rows == len(pd.read_parquet(train_table))
+    written = json.loads((tmp_path / "model.json").read_text())
+    assert {"model_version", "training_data_hash", "versions", "params", "threshold"} <= set(written)
+    assert written["threshold"] == p.evaluation.threshold.value  # rule `fixed`
     # Nothing that differs between two runs or two machines: DVC hashes this file.
-    assert not {"trained_at", "training_seconds"} & set(saved) and "python" not in saved["versions"]
+    assert not {"trained_at", "training_seconds"} & set(written) and "python" not in written["versions"]
     # Raw records go straight in: the preprocessing is inside the pipeline, unseen categories included.
     frame = pd.read_parquet(train_table).head(5)
     frame.loc[0, "occupation"] = "Astronaut"
@@ -40,11 +43,9 @@ def test_same_inputs_same_version(tmp_path: Path, params: Params, train_table: P
     )
     first = train.run(params, table=train_table, out=tmp_path / "a")
     second = train.run(params, table=train_table, out=tmp_path / "b")
-    assert first["model_version"] == second["model_version"]
+    assert first.model_version == second.model_version
     changed = params.model_copy(update={"model": params.model.model_copy(update={"seed": 7})})
-    assert (
-        train.run(changed, table=train_table, out=tmp_path / "c")["model_version"] != first["model_version"]
-    )
+    assert train.run(changed, table=train_table, out=tmp_path / "c").model_version != first.model_version
 
 
 def test_missing_feature_column(tmp_path: Path, params: Params, train_table: Path) -> None:
@@ -70,6 +71,4 @@ def test_evaluation_and_gate_settings_do_not_change_the_version(
     gates = params.gates.model_copy(update={"floors": {"roc_auc": 0.5}})
     evaluation = params.evaluation.model_copy(update={"seed": 7})
     changed = params.model_copy(update={"gates": gates, "evaluation": evaluation})
-    assert (
-        train.run(changed, table=train_table, out=tmp_path / "b")["model_version"] == first["model_version"]
-    )
+    assert train.run(changed, table=train_table, out=tmp_path / "b").model_version == first.model_version

@@ -27,7 +27,8 @@ from fairlearn.metrics import (
     true_positive_rate,
 )
 
-DIGITS = 6
+from lastmile.metrics import DIGITS
+
 MEASURES = ("demographic_parity_difference", "equalized_odds_difference")
 GROUP_RATES = ("selection_rate", "true_positive_rate", "false_positive_rate")
 

@@ -17,9 +17,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from lastmile.metrics import DIGITS
 from lastmile.model import positive_proba
-
-DIGITS = 6
 
 
 def permutation_importances(

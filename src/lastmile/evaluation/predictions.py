@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from lastmile.errors import LastmileError
+from lastmile.metrics import DIGITS
 
 COLUMNS = ["row_id", "actual", "probability"]
-DIGITS = 6
 
 
 def row_ids(table: pd.DataFrame) -> pd.Series:

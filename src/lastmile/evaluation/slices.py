@@ -16,10 +16,10 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from lastmile.errors import LastmileError
+from lastmile.metrics import DIGITS
 from lastmile.params import SliceParams
 
 MISSING = "(missing)"
-DIGITS = 6
 
 
 def _edge(value: float) -> str:

@@ -24,9 +24,8 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from lastmile.errors import LastmileError
+from lastmile.metrics import DIGITS
 from lastmile.params import ThresholdParams
-
-DIGITS = 6
 
 
 def out_of_fold_proba(

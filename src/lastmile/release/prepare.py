@@ -31,9 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from lastmile import paths
+from lastmile import artifacts, git, paths
+from lastmile.artifacts import FairnessReport, GatesReport, MetricsReport, ModelInfo
 from lastmile.data import read_json, write_json, write_text
 from lastmile.errors import LastmileError
+from lastmile.metrics import BRIEF, METRICS
 from lastmile.model import load_metadata
 from lastmile.params import Params
 
@@ -50,7 +52,6 @@ _TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _BREAKING_SUBJECT = re.compile(r"^[a-zA-Z]+(\([^)]*\))?!:")
 _FEATURE_SUBJECT = re.compile(r"^feat(\([^)]*\))?:")
 MAX_NOTED_COMMITS = 30
-_HEADLINE = ("roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier")
 
 Bump = Literal["major", "minor", "patch", "first", "explicit", "none"]
 
@@ -106,13 +107,7 @@ class ReleasePlan:
 
 
 def _git(repo: Path, *args: str) -> str:
-    try:
-        result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
-    except FileNotFoundError as exc:
-        raise ReleaseError("git is not installed: a release needs the repository's history.") from exc
-    except subprocess.CalledProcessError as exc:
-        raise ReleaseError(f"`git {' '.join(args)}` failed in {repo}: {exc.stderr.strip()}") from exc
-    return result.stdout
+    return git.run(*args, cwd=repo, error=ReleaseError)
 
 
 def _release_tags(repo: Path, merged_into: str) -> list[tuple[Version, str]]:
@@ -210,27 +205,27 @@ def _optional_json(path: Path) -> Any:
 class Evidence:
     """Everything the pipeline wrote that a release describes."""
 
-    metadata: dict[str, Any]
-    metrics: dict[str, Any]
+    metadata: ModelInfo
+    metrics: MetricsReport
     data_summary: dict[str, Any] | None
-    gates: dict[str, Any] | None
-    fairness: dict[str, Any] | None
+    gates: GatesReport | None
+    fairness: FairnessReport | None
 
     @classmethod
     def load(cls, root: Path) -> Evidence:
+        gates, fairness = root / paths.GATES, root / paths.FAIRNESS
         return cls(
             metadata=load_metadata(root / paths.MODEL_DIR),
-            metrics=read_json(root / paths.METRICS),
+            metrics=artifacts.read(root / paths.METRICS, MetricsReport),
             data_summary=_optional_json(root / paths.DATA_SUMMARY),
-            gates=_optional_json(root / paths.GATES),
-            fairness=_optional_json(root / paths.FAIRNESS),
+            gates=artifacts.read(gates, GatesReport) if gates.exists() else None,
+            fairness=artifacts.read(fairness, FairnessReport) if fairness.exists() else None,
         )
 
     def require_passed_gates(self) -> None:
-        if self.gates is not None and not self.gates.get("passed", False):
-            failed = [g.get("name", "?") for g in self.gates.get("gates", []) if not g.get("passed", False)]
+        if self.gates is not None and not self.gates.passed:
             raise ReleaseError(
-                f"The quality gates failed ({', '.join(failed) or 'see reports/gates.json'}): "
+                f"The quality gates failed ({', '.join(self.gates.failed) or 'see reports/gates.json'}): "
                 "a model that fails them is not released. Fix the model or the data, then re-run."
             )
 
@@ -253,20 +248,14 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def _gates_section(gates: dict[str, Any] | None) -> list[str]:
+def _gates_section(gates: GatesReport | None) -> list[str]:
     if gates is None:
         return ["No gate report (`reports/gates.json`) was found for this model.", ""]
     rows = [
-        [
-            str(g.get("name", "")),
-            str(g.get("kind", "")),
-            _number(g.get("value")),
-            _number(g.get("threshold")),
-            "pass" if g.get("passed") else "FAIL",
-        ]
-        for g in gates.get("gates", [])
+        [g.name, g.kind, _number(g.value), _number(g.threshold), "pass" if g.passed else "FAIL"]
+        for g in gates.gates
     ]
-    verdict = "all passed" if gates.get("passed") else "FAILED"
+    verdict = "all passed" if gates.passed else "FAILED"
     return [
         f"Verdict: **{verdict}**.",
         "",
@@ -275,30 +264,30 @@ def _gates_section(gates: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _fairness_section(fairness: dict[str, Any] | None) -> list[str]:
-    if not fairness:
+def _fairness_section(fairness: FairnessReport | None) -> list[str]:
+    if not fairness or not fairness.root:
         return [
             "Per-group metrics were not computed for this model (`reports/fairness.json` is missing).",
             "Do not use it for decisions about people before they are.",
             "",
         ]
     lines: list[str] = []
-    for feature, report in fairness.items():
+    for feature, report in fairness.root.items():
         lines += [
             f"**{feature}**: demographic parity difference "
-            f"{_number(report.get('demographic_parity_difference'))}, equalized odds difference "
-            f"{_number(report.get('equalized_odds_difference'))}.",
+            f"{_number(report.demographic_parity_difference)}, equalized odds difference "
+            f"{_number(report.equalized_odds_difference)}.",
             "",
         ]
         rows = [
             [
                 str(group),
-                _number(stats.get("rows")),
-                _number(stats.get("selection_rate")),
-                _number(stats.get("true_positive_rate")),
-                _number(stats.get("false_positive_rate")),
+                _number(stats.rows),
+                _number(stats.selection_rate),
+                _number(stats.true_positive_rate),
+                _number(stats.false_positive_rate),
             ]
-            for group, stats in report.get("groups", {}).items()
+            for group, stats in report.groups.items()
         ]
         lines += [*_table(["group", "rows", "selection rate", "TPR", "FPR"], rows), ""]
     return lines
@@ -306,10 +295,10 @@ def _fairness_section(fairness: dict[str, Any] | None) -> list[str]:
 
 def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> str:
     """A Markdown model card (after Mitchell et al., 2019) from the pipeline's own outputs."""
-    meta, metrics, data = evidence.metadata, evidence.metrics, evidence.data_summary or {}
-    features = meta.get("features", {})
+    meta, metrics, data = evidence.metadata, evidence.metrics.values, evidence.data_summary or {}
+    features = meta.features
     positive = params.target.positive
-    metric_rows = [[name, _number(metrics[name])] for name in _HEADLINE if name in metrics]
+    metric_rows = [[m.name, _number(metrics[m.name])] for m in METRICS if m.name in metrics]
     lines = [
         f"# Model card: {params.target.column} classifier {plan.version}",
         "",
@@ -319,11 +308,11 @@ def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> 
             ["field", "value"],
             [
                 ["release", f"`{plan.tag}` (commit `{plan.commit[:12]}`)"],
-                ["model version", f"`{meta.get('model_version', '?')}`"],
-                ["model", f"scikit-learn `Pipeline` ({meta.get('model_kind', '?')}), preprocessing inside"],
-                ["training data hash", f"`{meta.get('training_data_hash', '?')}`"],
+                ["model version", f"`{meta.model_version}`"],
+                ["model", f"scikit-learn `Pipeline` ({meta.model_kind}), preprocessing inside"],
+                ["training data hash", f"`{meta.training_data_hash}`"],
                 ["image", f"`{plan.image_tags[0]}`" if plan.image_tags else "-"],
-                ["versions", ", ".join(f"{k} {v}" for k, v in sorted(meta.get("versions", {}).items()))],
+                ["versions", ", ".join(f"{k} {v}" for k, v in sorted(meta.versions.items()))],
             ],
         ),
         "",
@@ -344,15 +333,15 @@ def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> 
         f"{_number(data.get('rows', '?'))} rows, data hash `{data.get('data_hash', '?')}`.",
         f"- Target: `{params.target.column}`, positive class `{positive}` "
         f"(positive rate {_number(data.get('positive_rate', '?'))}).",
-        f"- Training rows: {_number(meta.get('training_rows', '?'))}; test rows: "
-        f"{_number(metrics.get('test_rows', '?'))} (stratified split, seed {params.split.seed}).",
-        f"- Numeric features: {', '.join(features.get('numeric', [])) or '-'}.",
-        f"- Categorical features: {', '.join(features.get('categorical', [])) or '-'}.",
-        f"- Sensitive features (evaluated, not excluded): {', '.join(features.get('sensitive', [])) or '-'}.",
+        f"- Training rows: {_number(meta.training_rows)}; test rows: "
+        f"{_number(evidence.metrics.test_rows)} (stratified split, seed {params.split.seed}).",
+        f"- Numeric features: {', '.join(features.numeric) or '-'}.",
+        f"- Categorical features: {', '.join(features.categorical) or '-'}.",
+        f"- Sensitive features (evaluated, not excluded): {', '.join(features.sensitive) or '-'}.",
         "",
         "## Metrics",
         "",
-        f"On the held-out test split, decision threshold {_number(metrics.get('threshold', 0.5))}:",
+        f"On the held-out test split, decision threshold {_number(meta.threshold)}:",
         "",
         *_table(["metric", "value"], metric_rows),
         "",
@@ -380,23 +369,17 @@ def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> 
 
 
 def render_release_notes(plan: ReleasePlan, evidence: Evidence) -> str:
-    metrics = evidence.metrics
+    metrics = evidence.metrics.values
     since = f"since `{plan.previous_tag}`" if plan.previous_tag else "(first release)"
     changes = [f"- {c.subject} (`{c.sha[:7]}`)" for c in plan.commits[:MAX_NOTED_COMMITS]]
     if len(plan.commits) > MAX_NOTED_COMMITS:
         changes.append(f"- ... and {len(plan.commits) - MAX_NOTED_COMMITS} earlier commits")
     changes = changes or ["- No new commits."]
-    gate = (
-        "no gate report"
-        if evidence.gates is None
-        else ("passed" if evidence.gates.get("passed") else "FAILED")
-    )
-    headline = ", ".join(
-        f"{name} {_number(metrics[name])}" for name in ("roc_auc", "pr_auc", "f1") if name in metrics
-    )
+    gate = "no gate report" if evidence.gates is None else ("passed" if evidence.gates.passed else "FAILED")
+    headline = ", ".join(f"{m.name} {_number(metrics[m.name])}" for m in BRIEF if m.name in metrics)
     return "\n".join(
         [
-            f"Model `{evidence.metadata.get('model_version', '?')}`: {headline}; quality gates {gate}.",
+            f"Model `{evidence.metadata.model_version}`: {headline}; quality gates {gate}.",
             "",
             "## Image",
             "",
@@ -591,10 +574,10 @@ def prepare(
             staging / "metrics.json",
             {
                 "version": plan.version,
-                "model_version": evidence.metadata.get("model_version"),
-                "metrics": evidence.metrics,
-                "gates": evidence.gates,
-                "fairness": evidence.fairness,
+                "model_version": evidence.metadata.model_version,
+                "metrics": evidence.metrics.model_dump(mode="json"),
+                "gates": evidence.gates.model_dump(mode="json") if evidence.gates else None,
+                "fairness": evidence.fairness.model_dump(mode="json") if evidence.fairness else None,
             },
         )
         manifest = {

@@ -1,24 +1,34 @@
-"""What an evaluation left behind (metrics, fairness, predictions), read from a folder or a git ref.
+"""The one reader of a base: an evaluation's files at a git revision or in a folder, and the comparison.
 
-The evaluate stage writes `reports/metrics.json`, `reports/fairness.json` and
-`reports/predictions.csv`, and they are committed with the code (DVC `cache: false`), so the
-baseline of a pull request is simply what its base commit holds: `git show REF:./reports/...`.
-A base without them (the first pull request) is "no baseline", not an error.
+The evaluate stage's reports are committed with the code (DVC `cache: false`), so the baseline of a
+pull request is what its base commit holds. They are read through DVC's file system at that commit
+(`dvc.api.DVCFileSystem`, DVC's public API), which also reaches DVC-cached outputs; `gate` and
+`report` both read the base here. A base without reports (the first pull request) is
+"no baseline", not an error; a damaged file is an error that names it.
+
+`compare` is the paired bootstrap of every headline metric both evaluations hold, computed once
+with the settings of `gates.bootstrap`: the regression gates and the PR report use the same one.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from lastmile import paths
+from lastmile import artifacts, git, paths
+from lastmile.artifacts import Comparison, FairnessReport, MetricsReport
 from lastmile.errors import LastmileError
 from lastmile.evaluation import predictions
+from lastmile.evaluation.bootstrap import compare_all, rows_match
+from lastmile.metrics import METRICS
+from lastmile.params import BootstrapParams
+
+# Where a revision's files come from: path (relative to the project root) -> bytes, or
+# FileNotFoundError when that revision has no such file.
+Opener = Callable[[str], bytes]
 
 
 @dataclass(frozen=True)
@@ -26,44 +36,79 @@ class Evaluation:
     """One evaluation's outputs; `fairness` and `predictions` are None when it did not write them."""
 
     source: str
-    metrics: dict[str, Any]
-    fairness: dict[str, Any] | None
+    metrics: MetricsReport
+    fairness: FairnessReport | None
     predictions: pd.DataFrame | None
 
 
-def _json(text: str, source: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LastmileError(f"{source} is not valid JSON ({exc}); re-run `dvc repro` to rewrite it.") from exc
-    if not isinstance(value, dict):
-        raise LastmileError(f"{source} should hold a JSON object; re-run `dvc repro` to rewrite it.")
-    return value
+@dataclass(frozen=True)
+class Revision:
+    """The project's files as one revision holds them: a git commit (through DVC) or a folder."""
 
+    label: str  # how reports name it: the ref, or "this branch"
+    commit: str | None  # the commit, when there is one
+    opener: Opener
 
-def _evaluation(source: str, read: dict[str, str | None]) -> Evaluation | None:
-    metrics, fairness, predicted = (read[p.name] for p in (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS))
-    if metrics is None:
-        return None
-    return Evaluation(
-        source=source,
-        metrics=_json(metrics, f"{source}: {paths.METRICS.name}"),
-        fairness=None if fairness is None else _json(fairness, f"{source}: {paths.FAIRNESS.name}"),
-        predictions=None
-        if predicted is None
-        else predictions.parse(predicted, f"{source}: {paths.PREDICTIONS.name}"),
-    )
+    @property
+    def rev(self) -> str | None:
+        """The short commit."""
+        return self.commit[:7] if self.commit else None
+
+    @classmethod
+    def at(cls, ref: str, root: Path = Path()) -> Revision:
+        """`ref` (`main` falls back to `origin/main`) read through DVC's file system at its commit."""
+        from dvc.api import DVCFileSystem
+
+        name, commit = git.resolve(ref, root)
+        # Given a path (not a Repo object), DVCFileSystem honours `rev`.
+        return cls(name, commit, DVCFileSystem(str(root), rev=commit).read_bytes)
+
+    @classmethod
+    def workspace(cls, root: Path = Path(), label: str = "this branch") -> Revision:
+        try:
+            head: str | None = git.run("rev-parse", "HEAD", cwd=root).strip()
+        except LastmileError:
+            head = None
+        return cls(label, head, lambda path: (root / path).read_bytes())
+
+    @property
+    def source(self) -> str:
+        return f"{self.label} ({self.rev})" if self.rev else self.label
+
+    def read(self, path: Path) -> bytes | None:
+        """The file's bytes, or None when this revision does not have it."""
+        try:
+            return self.opener(path.as_posix())
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def evaluation(self) -> Evaluation | None:
+        """metrics.json, fairness.json and predictions.csv; None without metrics.json."""
+        read = {path: self.read(path) for path in (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS)}
+        metrics, fairness, predicted = read[paths.METRICS], read[paths.FAIRNESS], read[paths.PREDICTIONS]
+        if metrics is None:
+            return None
+        where = f"{self.source}: {{}}"
+        return Evaluation(
+            source=self.source,
+            metrics=artifacts.parse(metrics, MetricsReport, where.format(paths.METRICS.name)),
+            fairness=None
+            if fairness is None
+            else artifacts.parse(fairness, FairnessReport, where.format(paths.FAIRNESS.name)),
+            predictions=None
+            if predicted is None
+            else predictions.parse(predicted.decode(), where.format(paths.PREDICTIONS.name)),
+        )
 
 
 def from_directory(directory: Path) -> Evaluation | None:
     """The evaluation in `directory` (metrics.json, fairness.json, predictions.csv); None without metrics."""
     if not directory.is_dir():
         raise LastmileError(f"Baseline folder {directory} does not exist.")
-    files = {p.name: directory / p.name for p in (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS)}
-    return _evaluation(
-        str(directory),
-        {name: f.read_text(encoding="utf-8") if f.is_file() else None for name, f in files.items()},
-    )
+    # The folder holds the files themselves, not the project's reports/ tree.
+    return Revision(
+        str(directory), None, lambda path: (directory / Path(path).name).read_bytes()
+    ).evaluation()
 
 
 def current(directory: Path = paths.METRICS.parent) -> Evaluation:
@@ -74,34 +119,36 @@ def current(directory: Path = paths.METRICS.parent) -> Evaluation:
     return evaluation
 
 
-def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError as exc:
-        raise LastmileError("git is not installed: it is needed to read the baseline of --base.") from exc
-
-
-def _resolve(ref: str, cwd: Path) -> tuple[str, str]:
-    """(ref, commit); `main` falls back to `origin/main` and back (CI checkouts have no local main)."""
-    remote = ref.removeprefix("origin/")
-    candidates = [ref, remote] if ref.startswith("origin/") else [ref, f"origin/{ref}"]
-    for candidate in candidates:
-        found = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{candidate}^{{commit}}"], cwd)
-        if found.returncode == 0:
-            return candidate, found.stdout.strip()
-    raise LastmileError(
-        f"Unknown git ref {ref!r} (tried {' and '.join(candidates)}). Fetch it (for example "
-        "`git fetch origin main`: CI checkouts are shallow), pass another --base, or leave --base out "
-        "to check only the floors and fairness bounds."
-    )
-
-
 def from_git(ref: str, cwd: Path = Path()) -> Evaluation | None:
     """The evaluation committed at `ref` (paths relative to `cwd`); None when it has none."""
-    name, commit = _resolve(ref, cwd)
-    read: dict[str, str | None] = {}
-    for path in (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS):
-        spec = f"{commit}:./{path.as_posix()}"
-        exists = _git(["cat-file", "-e", spec], cwd).returncode == 0
-        read[path.name] = _git(["show", spec], cwd).stdout if exists else None
-    return _evaluation(f"{name} ({commit[:7]})", read)
+    return Revision.at(ref, cwd).evaluation()
+
+
+@dataclass(frozen=True)
+class Paired:
+    """The paired-bootstrap comparisons of the headline metrics, or why there are none."""
+
+    comparisons: dict[str, Comparison]
+    reason: str  # why there are none; empty when compared
+
+
+def compare(current: Evaluation, base: Evaluation | None, settings: BootstrapParams) -> Paired:
+    """Every headline metric both evaluations hold, compared by paired bootstrap on the same test rows."""
+    if base is None:
+        return Paired({}, "no baseline")
+    if current.predictions is None or base.predictions is None:
+        return Paired({}, "no predictions to pair")
+    if not rows_match(base.predictions, current.predictions):
+        return Paired({}, "the test rows differ from the base's")
+    names = [m.name for m in METRICS if m.name in current.metrics.values and m.name in base.metrics.values]
+    comparisons = compare_all(
+        base.predictions,
+        current.predictions,
+        names,
+        base_threshold=base.metrics.threshold,
+        head_threshold=current.metrics.threshold,
+        resamples=settings.resamples,
+        confidence=settings.confidence,
+        seed=settings.seed,
+    )
+    return Paired(comparisons, "")

@@ -19,69 +19,41 @@ Without a baseline the two regression kinds pass with "no baseline".
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
 
-from lastmile import paths
-from lastmile.data import write_json
+from lastmile import artifacts, paths
+from lastmile.artifacts import Comparison, FairnessReport, GateResult, GatesReport
 from lastmile.errors import LastmileError
-from lastmile.evaluation.bootstrap import LOWER_IS_BETTER, Comparison, compare_all, rows_match
-from lastmile.params import FairnessBound, GateParams, MetricName, Params
+from lastmile.metrics import BY_NAME, DIGITS, MetricName
+from lastmile.params import FairnessBound, GateParams, Params
 from lastmile.review import baseline
-from lastmile.review.baseline import Evaluation
+from lastmile.review.baseline import Evaluation, Paired
 
-Kind = Literal["degenerate", "floor", "regression", "fairness", "fairness_regression"]
 DEGENERATE = "predicts both classes"
-# Written by `lastmile gate` after `dvc repro`, not by a stage: it depends on the baseline chosen.
-DIGITS = 6
 # Values are rounded to 6 digits when written: equality must not fail on the last bit.
 SLACK = 1e-9
-
-
-@dataclass(frozen=True)
-class GateResult:
-    name: str
-    kind: Kind
-    value: float | None  # None when there is nothing to compare with
-    threshold: float
-    op: Literal[">=", "<="]  # passing means `value op threshold`
-    passed: bool
-    detail: str
-    comparison: Comparison | None = None  # the paired bootstrap behind a regression gate
-
-
-@dataclass(frozen=True)
-class GateReport:
-    passed: bool
-    baseline: str | None
-    gates: list[GateResult] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _round(value: float) -> float:
     return round(float(value), DIGITS)
 
 
-def _metric(metrics: dict[str, Any], name: str, source: str) -> float:
-    if not isinstance(metrics.get(name), int | float):
-        raise LastmileError(f"{source}: metrics.json has no number {name!r}; re-run `dvc repro`.")
-    return float(metrics[name])
+def _metric(evaluation: Evaluation, name: str) -> float:
+    if name not in evaluation.metrics.values:
+        raise LastmileError(f"{evaluation.source}: metrics.json has no number {name!r}; re-run `dvc repro`.")
+    return evaluation.metrics.values[name]
 
 
 def _predicted_positives(current: Evaluation) -> tuple[int, int] | None:
     """(rows predicted positive, rows) on the test set: from the predictions, else the fairness groups."""
     if current.predictions is not None:
-        threshold = float(current.metrics.get("threshold", 0.5))
-        predicted = current.predictions["probability"] >= threshold
+        predicted = current.predictions["probability"] >= current.metrics.threshold
         return int(predicted.sum()), len(predicted)
-    for result in (current.fairness or {}).values():
-        groups = result.get("groups") if isinstance(result, dict) else None
-        if isinstance(groups, dict) and groups:
-            rows = sum(int(g["rows"]) for g in groups.values())
-            return round(sum(float(g["selection_rate"]) * int(g["rows"]) for g in groups.values())), rows
+    for result in current.fairness.root.values() if current.fairness else []:
+        if result.groups:
+            groups = result.groups.values()
+            rows = sum(g.rows for g in groups)
+            return round(sum((g.selection_rate or 0.0) * g.rows for g in groups)), rows
     return None
 
 
@@ -90,21 +62,31 @@ def degenerate_gate(current: Evaluation) -> GateResult:
     counted = _predicted_positives(current)
     if counted is None:
         detail = "not computed: no predictions.csv and no fairness groups; re-run `dvc repro`"
-        return GateResult(DEGENERATE, "degenerate", None, 1, ">=", False, detail)
+        return GateResult(
+            name=DEGENERATE, kind="degenerate", value=None, threshold=1, op=">=", passed=False, detail=detail
+        )
     positive, rows = counted
     rarer = min(positive, rows - positive)
     detail = ""
     if not rarer:
         side = "positive" if positive else "negative"
         detail = f"all {rows:,} test rows are predicted {side}: fairness differences of 0 mean nothing here"
-    return GateResult(DEGENERATE, "degenerate", float(rarer), 1, ">=", rarer >= 1, detail)
+    return GateResult(
+        name=DEGENERATE,
+        kind="degenerate",
+        value=float(rarer),
+        threshold=1,
+        op=">=",
+        passed=rarer >= 1,
+        detail=detail,
+    )
 
 
 def floor_gates(floors: dict[MetricName, float], current: Evaluation) -> list[GateResult]:
     results = []
     for metric, floor in floors.items():
-        value = _metric(current.metrics, metric, current.source)
-        lower_is_better = metric in LOWER_IS_BETTER
+        value = _metric(current, metric)
+        lower_is_better = not BY_NAME[metric].higher_is_better
         passed = value <= floor + SLACK if lower_is_better else value >= floor - SLACK
         side = "above the ceiling" if lower_is_better else "below the floor"
         results.append(
@@ -121,30 +103,6 @@ def floor_gates(floors: dict[MetricName, float], current: Evaluation) -> list[Ga
     return results
 
 
-def _paired_comparisons(
-    gates: GateParams, current: Evaluation, base: Evaluation
-) -> tuple[dict[str, Comparison], str]:
-    """Bootstrap comparisons for the regression metrics, or none and the reason."""
-    if not gates.max_regression:
-        return {}, ""
-    if current.predictions is None or base.predictions is None:
-        return {}, "no predictions to pair"
-    if not rows_match(base.predictions, current.predictions):
-        return {}, "the test rows differ from the base's"
-    settings = gates.bootstrap
-    comparisons = compare_all(
-        base.predictions,
-        current.predictions,
-        list(gates.max_regression),
-        base_threshold=float(base.metrics.get("threshold", 0.5)),
-        head_threshold=float(current.metrics.get("threshold", 0.5)),
-        resamples=settings.resamples,
-        confidence=settings.confidence,
-        seed=settings.seed,
-    )
-    return comparisons, ""
-
-
 def _regression_gate(
     metric: MetricName,
     allowed: float,
@@ -153,23 +111,23 @@ def _regression_gate(
     comparison: Comparison | None,
     why_plain: str,
 ) -> GateResult:
-    lower_is_better = metric in LOWER_IS_BETTER
-    base_value = base.metrics.get(metric) if base else None
+    lower_is_better = not BY_NAME[metric].higher_is_better
+    base_value = base.metrics.values.get(metric) if base else None
     value: float | None = None
     passed, detail = True, "no baseline"
-    if isinstance(base_value, int | float):
-        current_value = _metric(current.metrics, metric, current.source)
+    if base_value is not None:
+        current_value = _metric(current, metric)
         value = _round(current_value - base_value)
         too_large = (value if lower_is_better else -value) > allowed + SLACK
         detail = f"{base_value:.4f} -> {current_value:.4f} ({value:+.4f})"
         if comparison is None:
             passed, detail = not too_large, f"{detail}; plain threshold: {why_plain}"
         else:
-            significant = comparison["verdict"] == "significant regression"
+            significant = comparison.verdict == "significant regression"
             passed = not (significant and too_large)
             detail += (
-                f", {comparison['confidence']:.0%} CI {comparison['ci_low']:+.4f} to "
-                f"{comparison['ci_high']:+.4f}: {comparison['verdict']}"
+                f", {comparison.confidence:.0%} CI {comparison.ci_low:+.4f} to "
+                f"{comparison.ci_high:+.4f}: {comparison.verdict}"
             )
             if significant:
                 detail += f", {'beyond' if too_large else 'within'} the allowed {allowed:.4f}"
@@ -185,40 +143,49 @@ def _regression_gate(
     )
 
 
-def regression_gates(gates: GateParams, current: Evaluation, base: Evaluation | None) -> list[GateResult]:
-    comparisons, why_plain = _paired_comparisons(gates, current, base) if base else ({}, "")
+def regression_gates(
+    gates: GateParams, current: Evaluation, base: Evaluation | None, paired: Paired
+) -> list[GateResult]:
     return [
-        _regression_gate(metric, allowed, current, base, comparisons.get(metric), why_plain)
+        _regression_gate(metric, allowed, current, base, paired.comparisons.get(metric), paired.reason)
         for metric, allowed in gates.max_regression.items()
     ]
 
 
-def _measure(fairness: dict[str, Any] | None, feature: str, measure: str) -> float | None:
-    group = (fairness or {}).get(feature)
-    value = group.get(measure) if isinstance(group, dict) else None
-    return float(value) if isinstance(value, int | float) else None
+def _measure(fairness: FairnessReport | None, feature: str, measure: str) -> float | None:
+    group = fairness.root.get(feature) if fairness else None
+    value: float | None = getattr(group, measure) if group else None
+    return value
 
 
 def _fairness_bound(label: str, value: float | None, bound: float) -> GateResult:
     passed = value is not None and value <= bound + SLACK
     detail = "" if passed else "not computed" if value is None else f"{value:.4f} exceeds {bound:.4f}"
-    return GateResult(label, "fairness", value, bound, "<=", passed, detail)
+    return GateResult(
+        name=label, kind="fairness", value=value, threshold=bound, op="<=", passed=passed, detail=detail
+    )
 
 
 def _fairness_increase(label: str, value: float | None, base_value: float | None, limit: float) -> GateResult:
     name = f"{label} vs base"
+    kind = "fairness_regression"
     if base_value is None or value is None:
-        return GateResult(name, "fairness_regression", None, limit, "<=", True, "no baseline")
+        return GateResult(
+            name=name, kind=kind, value=None, threshold=limit, op="<=", passed=True, detail="no baseline"
+        )
     increase = _round(value - base_value)
     detail = f"{base_value:.4f} -> {value:.4f} ({increase:+.4f})"
-    return GateResult(name, "fairness_regression", increase, limit, "<=", increase <= limit + SLACK, detail)
+    passed = increase <= limit + SLACK
+    return GateResult(
+        name=name, kind=kind, value=increase, threshold=limit, op="<=", passed=passed, detail=detail
+    )
 
 
 def fairness_gates(gates: GateParams, current: Evaluation, base: Evaluation | None) -> list[GateResult]:
     """Absolute bounds (`max`) and growth against the baseline (`max_increase`) per feature and measure."""
     results = []
     for feature, bounds in gates.fairness.items():
-        if feature not in (current.fairness or {}):
+        if current.fairness is None or feature not in current.fairness.root:
             raise LastmileError(
                 f"{current.source}: fairness.json has no sensitive feature {feature!r}, which "
                 "gates.fairness names; re-run `dvc repro`."
@@ -235,24 +202,45 @@ def fairness_gates(gates: GateParams, current: Evaluation, base: Evaluation | No
     return results
 
 
-def check(gates: GateParams, current: Evaluation, base: Evaluation | None) -> GateReport:
-    """Every gate of `gates` on the current evaluation, against `base` when there is one."""
+def check(
+    gates: GateParams, current: Evaluation, base: Evaluation | None, paired: Paired | None = None
+) -> GatesReport:
+    """Every gate of `gates` on the current evaluation, against `base` when there is one.
+
+    `paired` is the comparison of the two (`baseline.compare`), computed here unless the caller has it.
+    """
+    if paired is None:
+        paired = baseline.compare(current, base, gates.bootstrap)
     results = [
         degenerate_gate(current),
         *floor_gates(gates.floors, current),
-        *regression_gates(gates, current, base),
+        *regression_gates(gates, current, base, paired),
         *fairness_gates(gates, current, base),
     ]
-    return GateReport(
+    return GatesReport(
         passed=all(r.passed for r in results), baseline=base.source if base else None, gates=results
     )
+
+
+def judge(
+    gates: GateParams,
+    current: Evaluation,
+    base: Evaluation | None,
+    paired: Paired | None = None,
+    asked_for: str | None = None,
+) -> GatesReport:
+    """`check`, saying so when the base that was `asked_for` holds no evaluation yet."""
+    report = check(gates, current, base, paired)
+    if base is None and asked_for:
+        report = report.model_copy(update={"baseline": f"{asked_for} holds no evaluation yet"})
+    return report
 
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def render_table(report: GateReport) -> str:
+def render_table(report: GatesReport) -> str:
     """The gates as an aligned text table, then the verdict."""
     header = ("gate", "kind", "value", "threshold", "result", "detail")
     rows = [
@@ -288,7 +276,7 @@ def run(
     baseline_dir: Path | None = None,
     reports_dir: Path = paths.METRICS.parent,
     out: Path = paths.GATES,
-) -> GateReport:
+) -> GatesReport:
     """Check the gates on `reports_dir` against a git ref or a folder; write the result to `out`."""
     if base_ref is not None and baseline_dir is not None:
         raise LastmileError("Pass either --base or --baseline-dir, not both.")
@@ -298,8 +286,8 @@ def run(
         base = baseline.from_git(base_ref)
     elif baseline_dir is not None:
         base = baseline.from_directory(baseline_dir)
-    report = check(params.gates, current, base)
-    if base is None and (base_ref or baseline_dir):
-        report = replace(report, baseline=f"{base_ref or baseline_dir} holds no evaluation yet")
-    write_json(out, report.as_dict())
+    report = judge(
+        params.gates, current, base, asked_for=base_ref or (str(baseline_dir) if baseline_dir else None)
+    )
+    artifacts.write(out, report)
     return report

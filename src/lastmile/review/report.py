@@ -1,9 +1,10 @@
 """`lastmile report`: the pull-request comment, as Markdown with its PNG plots beside it.
 
 It compares the workspace (this branch, after `dvc repro`) with a base revision (normally
-`main`) using DVC's own machinery: `metrics diff` and `params diff` for the numbers, and
-DVC's file system at the base revision for the base's report files and curves. The same
-command writes the same folder locally and in CI; CML only posts what it wrote.
+`main`): both revisions' files are read through `lastmile.review.baseline` (DVC's file system at
+the base commit), the paired bootstrap is the one the gates use (`baseline.compare`), and the
+parameters come from `dvc.api.params_show` at each revision. The same command writes the same
+folder locally and in CI; CML only posts what it wrote.
 
 Every input beyond the headline metrics is optional: a section whose files are missing says
 so instead of failing, so the report works on an old base, on a first PR and when nothing changed.
@@ -15,19 +16,21 @@ import io
 import json
 import logging
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from lastmile import paths
+from lastmile import artifacts, paths
+from lastmile.artifacts import Artifact, Comparison, FairnessReport, GatesReport, SlicesReport
 from lastmile.errors import LastmileError, one_line
-from lastmile.evaluation.bootstrap import compare_all
 from lastmile.evaluation.plots import confusion_plot, line_plot
-from lastmile.params import BootstrapParams, MetricName, Params, load_params
-from lastmile.review import gate
+from lastmile.metrics import DIGITS, METRICS
+from lastmile.params import BootstrapParams, Params, load_params
+from lastmile.review import baseline, gate
+from lastmile.review.baseline import Evaluation, Paired, Revision
 from lastmile.review.pr_artifact import REPORT, SUMMARY, write_verdict
 
 log = logging.getLogger(__name__)
@@ -36,17 +39,6 @@ DEFAULT_BASE = "main"
 DEFAULT_OUT = Path("reports/pr")
 IMPORTANCE_FIGURE = paths.FIGURES_DIR / "importance.png"
 
-# (key, label, higher is better)
-HEADLINE: tuple[tuple[MetricName, str, bool], ...] = (
-    ("roc_auc", "ROC AUC", True),
-    ("pr_auc", "PR AUC", True),
-    ("f1", "F1", True),
-    ("accuracy", "Accuracy", True),
-    ("precision", "Precision", True),
-    ("recall", "Recall", True),
-    ("log_loss", "Log loss", False),
-    ("brier", "Brier", False),
-)
 VERDICT_MARKS = {
     "improved": "✅",
     "no measurable change": "⚪",
@@ -61,23 +53,27 @@ CURVES = (  # file stem, x, y, title, diagonal
 SMALL_SLICE = 100
 TOP_FEATURES = 10
 MAX_SLICES = 30
-EPSILON = 5e-7  # metrics are rounded to 6 digits: smaller differences are rounding
+EPSILON = 0.5 * 10**-DIGITS  # metrics are rounded to DIGITS digits: smaller differences are rounding
 
 
 @dataclass
 class Snapshot:
-    """The report files of one revision: the workspace, or a git revision read through DVC."""
+    """The report files of one revision (`baseline.Revision`), noting what could not be read."""
 
-    label: str
-    rev: str | None
-    opener: Callable[[str], bytes]
+    revision: Revision
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.revision.label
+
+    @property
+    def rev(self) -> str | None:
+        return self.revision.rev
 
     def read(self, path: Path) -> bytes | None:
         try:
-            return self.opener(path.as_posix())
-        except FileNotFoundError:
-            return None
+            return self.revision.read(path)
         except Exception as exc:  # DVC raises its own types for missing cache objects and bad revs
             self.problems.append(f"could not read `{path}` at {self.label}: {type(exc).__name__}")
             return None
@@ -102,6 +98,24 @@ class Snapshot:
             self.problems.append(f"`{path}` at {self.label} is not a readable CSV")
             return None
 
+    def artifact(self, path: Path, model: type[Artifact]) -> Artifact | None:
+        """A typed artifact, or None (noted) when it is absent or damaged."""
+        raw = self.read(path)
+        if raw is None:
+            return None
+        try:
+            return artifacts.parse(raw, model, f"`{path}` at {self.label}")
+        except LastmileError as exc:
+            self.problems.append(str(exc))
+            return None
+
+    def evaluation(self) -> Evaluation | None:
+        try:
+            return self.revision.evaluation()
+        except LastmileError as exc:
+            self.problems.append(str(exc))
+            return None
+
 
 @dataclass(frozen=True)
 class Result:
@@ -113,71 +127,74 @@ class Result:
 # ---------------------------------------------------------------- gathering, through DVC
 
 
-def _resolve(repo: Any, ref: str) -> str:
-    """The base's commit. DVC's git layer falls back to remote branches, so `main` finds
-    `origin/main` in CI checkouts, which have no local main."""
-    from scmrepo.exceptions import RevError
+def _flatten(tree: object, prefix: str = "") -> dict[str, Any]:
+    """`{"a": {"b": 1}}` -> `{"a.b": 1}`, as `dvc metrics diff` and `dvc params diff` name keys."""
+    if not isinstance(tree, dict):
+        return {prefix: tree} if prefix else {}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat |= _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    return flat
+
+
+def _params(root: Path, rev: str | None) -> dict[str, Any]:
+    """The pipeline's parameters at `rev` (the workspace when None), flattened; DVC's public API."""
+    import dvc.api
 
     try:
-        return str(repo.scm.resolve_rev(ref))
-    except RevError:
-        raise LastmileError(
-            f"Base revision {ref!r} not found, locally or as a remote branch. "
-            "Fetch it (`git fetch origin main`), or pass another one with `--base`."
-        ) from None
+        return _flatten(dvc.api.params_show(repo=str(root), rev=rev))
+    except Exception:  # DVC raises its own types for a revision without dvc.yaml or params
+        return {}
 
 
-def _split_diff(result: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """DVC's `{file: {key: {old, new}}}` as two `{file: {key: value}}` views (old, new)."""
-    old: dict[str, dict[str, Any]] = {}
-    new: dict[str, dict[str, Any]] = {}
-    for file, entries in result.get("diff", {}).items():
-        for key, change in entries.items():
-            if change.get("old") is not None:
-                old.setdefault(file, {})[key] = change["old"]
-            if change.get("new") is not None:
-                new.setdefault(file, {})[key] = change["new"]
-    return old, new
+def _params_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    changed = {
+        key: {"old": old.get(key), "new": new.get(key)}
+        for key in sorted({*old, *new})
+        if old.get(key) != new.get(key)
+    }
+    return {paths.PARAMS.as_posix(): changed} if changed else {}
 
 
 @dataclass
 class Inputs:
     base: Snapshot
     head: Snapshot
-    base_metrics: dict[str, Any]
-    head_metrics: dict[str, Any]
+    base_evaluation: Evaluation | None
+    head_evaluation: Evaluation
+    paired: Paired
     base_data: dict[str, Any]
     head_data: dict[str, Any]
     params: dict[str, dict[str, Any]]
 
+    @property
+    def base_metrics(self) -> dict[str, float]:
+        return self.base_evaluation.metrics.values if self.base_evaluation else {}
 
-def gather(base_ref: str, root: Path) -> Inputs:
-    from dvc.api import DVCFileSystem
-    from dvc.repo import Repo
+    @property
+    def head_metrics(self) -> dict[str, float]:
+        return self.head_evaluation.metrics.values
 
-    with Repo(str(root)) as repo:
-        sha = _resolve(repo, base_ref)
-        head_sha = str(repo.scm.get_rev())
-        log.info("report: comparing the workspace (%s) with %s (%s)", head_sha[:7], base_ref, sha[:7])
-        metrics = repo.metrics.diff(a_rev=sha, b_rev="workspace", all=True)
-        params = repo.params.diff(a_rev=sha, b_rev="workspace")
-    # DVC's file system at the base commit: git-tracked files and DVC-cached outputs alike.
-    # (Given a Repo object instead of a path, DVCFileSystem ignores `rev`.)
-    base = Snapshot(base_ref, sha[:7], DVCFileSystem(str(root), rev=sha).read_bytes)
-    head = Snapshot("this branch", head_sha[:7], lambda path: (root / path).read_bytes())
-    old, new = _split_diff(metrics)
-    inputs = Inputs(
+
+def gather(base_ref: str, root: Path, settings: BootstrapParams) -> Inputs:
+    """Both revisions' files through the one reader (`baseline`), and their comparison, computed once."""
+    base = Snapshot(Revision.at(base_ref, root))
+    head = Snapshot(Revision.workspace(root))
+    log.info("report: comparing the workspace (%s) with %s (%s)", head.rev, base_ref, base.rev)
+    head_evaluation = head.revision.evaluation()
+    if head_evaluation is None:
+        raise LastmileError(f"{paths.METRICS} not found in the workspace: run `dvc repro` first.")
+    base_evaluation = base.evaluation()
+    return Inputs(
         base=base,
         head=head,
-        base_metrics=old.get(paths.METRICS.as_posix(), {}),
-        head_metrics=new.get(paths.METRICS.as_posix(), {}),
-        base_data=old.get(paths.DATA_SUMMARY.as_posix(), {}),
-        head_data=new.get(paths.DATA_SUMMARY.as_posix(), {}),
-        params=params.get("diff", {}),
+        base_evaluation=base_evaluation,
+        head_evaluation=head_evaluation,
+        paired=baseline.compare(head_evaluation, base_evaluation, settings),
+        base_data=_flatten(base.json(paths.DATA_SUMMARY) or {}),
+        head_data=_flatten(head.json(paths.DATA_SUMMARY) or {}),
+        params=_params_diff(_params(root, base.revision.commit), _params(root, None)),
     )
-    if not inputs.head_metrics:
-        raise LastmileError(f"{paths.METRICS} not found in the workspace: run `dvc repro` first.")
-    return inputs
 
 
 # ---------------------------------------------------------------- formatting
@@ -239,54 +256,40 @@ def _percent(value: object) -> str:
 # ---------------------------------------------------------------- sections
 
 
-def _verdict(gates: dict[str, Any] | str) -> tuple[str, str]:
+def _verdict(gates: GatesReport | str) -> tuple[str, str]:
     """(conclusion, one-line verdict) from the gates checked for this report, or why they were not."""
     if isinstance(gates, str):
         return "neutral", f"⚪ Quality gates not checked: {gates}"
-    results = gates["gates"]
-    failed = [str(g["name"]) for g in results if not g["passed"]]
+    failed = gates.failed
     if failed:
-        return "failure", f"❌ {len(failed)} of {len(results)} quality gates failed: {', '.join(failed)}"
-    return "success", f"✅ All {len(results)} quality gates pass"
+        return "failure", f"❌ {len(failed)} of {len(gates.gates)} quality gates failed: {', '.join(failed)}"
+    return "success", f"✅ All {len(gates.gates)} quality gates pass"
 
 
-def check_gates(params: Params, base_ref: str) -> dict[str, Any] | str:
+def check_gates(params: Params, base_ref: str, inputs: Inputs) -> GatesReport | str:
     """The gates on the very files this report shows, against the same base, or why they cannot be checked.
 
     Checked here rather than read from a `reports/gates.json` that an earlier command wrote: after
-    `dvc exp run` that file can describe other metrics or other gate settings. Like `make gate`, this
-    rewrites `reports/gates.json`.
+    `dvc exp run` that file can describe other metrics or other gate settings. The gates use this
+    report's evaluations and paired bootstrap (computed once). Like `make gate`, this rewrites
+    `reports/gates.json`.
     """
     try:
-        return gate.run(params, base_ref=base_ref).as_dict()
+        report = gate.judge(
+            params.gates, inputs.head_evaluation, inputs.base_evaluation, inputs.paired, base_ref
+        )
     except LastmileError as exc:
         return one_line(exc)
+    artifacts.write(paths.GATES, report)
+    return report
 
 
-def _bootstrap(inputs: Inputs, settings: BootstrapParams) -> tuple[dict[str, dict[str, Any]], str]:
-    """Paired bootstrap per headline metric, when both sides have per-row predictions.
-
-    Same settings as the gates (`gates.bootstrap` in params.yaml), so the verdicts agree.
-    """
-    base, head = inputs.base.csv(paths.PREDICTIONS), inputs.head.csv(paths.PREDICTIONS)
-    if base is None or head is None:
-        missing = inputs.base.label if base is None else "this branch"
-        return {}, f"No `{paths.PREDICTIONS}` at {missing}, so no confidence intervals"
-    names = [key for key, _, _ in HEADLINE if key in inputs.head_metrics and key in inputs.base_metrics]
-    try:
-        results: dict[str, Any] = compare_all(
-            base,
-            head,
-            names,
-            base_threshold=float(inputs.base_metrics.get("threshold", 0.5)),
-            head_threshold=float(inputs.head_metrics.get("threshold", 0.5)),
-            resamples=settings.resamples,
-            confidence=settings.confidence,
-            seed=settings.seed,
-        )
-    except (LastmileError, KeyError, ValueError) as exc:
-        return {}, f"No confidence intervals: {exc}"
-    return results, (
+def _intervals(inputs: Inputs, settings: BootstrapParams) -> tuple[dict[str, Comparison], str]:
+    """The paired bootstrap per headline metric (`baseline.compare`, the same the gates use)."""
+    paired = inputs.paired
+    if not paired.comparisons:
+        return {}, f"No confidence intervals: {paired.reason}"
+    return paired.comparisons, (
         f"CI: {settings.confidence:.0%} paired bootstrap "
         f"({settings.resamples:,} resamples of the same test rows)"
     )
@@ -294,19 +297,19 @@ def _bootstrap(inputs: Inputs, settings: BootstrapParams) -> tuple[dict[str, dic
 
 def _metrics_section(inputs: Inputs, settings: BootstrapParams) -> list[str]:
     base_name = inputs.base.label
-    cis, ci_note = _bootstrap(inputs, settings) if inputs.base_metrics else ({}, "")
+    cis, ci_note = _intervals(inputs, settings) if inputs.base_metrics else ({}, "")
     rows = []
-    for key, label, higher in HEADLINE:
-        new = inputs.head_metrics.get(key)
+    for metric in METRICS:
+        new = inputs.head_metrics.get(metric.name)
         if new is None:
             continue
-        old = inputs.base_metrics.get(key)
-        ci = cis.get(key)
+        old = inputs.base_metrics.get(metric.name)
+        ci = cis.get(metric.name)
         interval, verdict = Raw("—"), Raw("—")
         if ci:
-            interval = Raw(f"{ci['ci_low']:+.4f} … {ci['ci_high']:+.4f}")
-            verdict = Raw(f"{VERDICT_MARKS.get(str(ci['verdict']), '')} {ci['verdict']}".strip())
-        rows.append([label, old, new, _change(old, new, higher), interval, verdict])
+            interval = Raw(f"{ci.ci_low:+.4f} … {ci.ci_high:+.4f}")
+            verdict = Raw(f"{VERDICT_MARKS.get(ci.verdict, '')} {ci.verdict}".strip())
+        rows.append([metric.label, old, new, _change(old, new, metric.higher_is_better), interval, verdict])
     lines = _table(["metric", f"`{_short(base_name)}`", "branch", "change", "CI", "verdict"], rows, "lrrrll")
     if not inputs.base_metrics:
         lines += [
@@ -315,7 +318,8 @@ def _metrics_section(inputs: Inputs, settings: BootstrapParams) -> list[str]:
             "so there is nothing to compare with; the values above are this branch's.",
         ]
     else:
-        lines += ["", f"<sub>Log loss and Brier: lower is better. {ci_note.rstrip('.')}.</sub>"]
+        lower = " and ".join(m.label for m in METRICS if not m.higher_is_better)
+        lines += ["", f"<sub>{lower}: lower is better. {ci_note.rstrip('.')}.</sub>"]
     return lines
 
 
@@ -355,21 +359,20 @@ def _code(value: object, chars: int = 60) -> str:
     return f"`{text[:chars]}{'…' if len(text) > chars else ''}`"
 
 
-def _gates_section(gates: dict[str, Any] | str) -> list[str]:
+def _gates_section(gates: GatesReport | str) -> list[str]:
     if isinstance(gates, str):
         return []
     rows = [
         [
-            Raw(f"`{_cell(g.get('name'))}`"),
-            g.get("value"),
-            g.get("threshold"),
-            Raw("✅ pass" if g.get("passed") else "❌ fail"),
-            g.get("detail"),
+            Raw(f"`{_cell(g.name)}`"),
+            g.value,
+            g.threshold,
+            Raw("✅ pass" if g.passed else "❌ fail"),
+            g.detail,
         ]
-        for g in gates["gates"]
-        if isinstance(g, dict)
+        for g in gates.gates
     ]
-    failed = sum(1 for g in gates["gates"] if isinstance(g, dict) and not g.get("passed"))
+    failed = len(gates.failed)
     summary = f"🚦 Quality gates: {len(rows) - failed} pass, {failed} fail"
     return _details(summary, _table(["gate", "value", "threshold", "result", "detail"], rows, "lrrll"))
 
@@ -400,21 +403,16 @@ def _validation_section(inputs: Inputs) -> list[str]:
     return _details(f"🧪 Data validation: {'passed' if report.get('passed') else 'failed'}", body)
 
 
-def _one_class(fairness: dict[str, Any]) -> str | None:
+def _one_class(fairness: FairnessReport) -> str | None:
     """'negative' or 'positive' when every group of every feature has a selection rate of 0 or 1."""
-    rates = {
-        g.get("selection_rate")
-        for result in fairness.values()
-        if isinstance(result, dict) and isinstance(result.get("groups"), dict)
-        for g in result["groups"].values()
-        if isinstance(g, dict)
-    }
+    rates = {g.selection_rate for result in fairness.root.values() for g in result.groups.values()}
     return "negative" if rates == {0} else "positive" if rates == {1} else None
 
 
 def _fairness_section(inputs: Inputs) -> list[str]:
-    head, base = inputs.head.json(paths.FAIRNESS), inputs.base.json(paths.FAIRNESS) or {}
-    if not isinstance(head, dict) or not head:
+    head = inputs.head.artifact(paths.FAIRNESS, FairnessReport)
+    base = inputs.base.artifact(paths.FAIRNESS, FairnessReport)
+    if head is None or not head.root:
         return []
     one_class = _one_class(head)
     if one_class:
@@ -424,35 +422,26 @@ def _fairness_section(inputs: Inputs) -> list[str]:
         summary_parts = [warning]
     else:
         body, summary_parts = [], []
-    for feature, result in head.items():
-        if not isinstance(result, dict):
-            continue
-        old = base.get(feature, {}) if isinstance(base, dict) else {}
-        dpd, eod = result.get("demographic_parity_difference"), result.get("equalized_odds_difference")
-        old_dpd = old.get("demographic_parity_difference")
-        if not one_class and isinstance(dpd, int | float):
-            change = _change(old_dpd, dpd, higher_is_better=False) if isinstance(old_dpd, int | float) else ""
+    for feature, result in head.root.items():
+        old = base.root.get(feature) if base else None
+        dpd, eod = result.demographic_parity_difference, result.equalized_odds_difference
+        old_dpd = old.demographic_parity_difference if old else None
+        old_eod = old.equalized_odds_difference if old else None
+        if not one_class and dpd is not None:
+            change = _change(old_dpd, dpd, higher_is_better=False) if old_dpd is not None else ""
             summary_parts.append(f"{feature} {dpd:.3f}" + (f" ({change})" if change else ""))
         elif not one_class:
             summary_parts.append(str(feature))
         body += [
             f"**{_cell(feature)}**: demographic parity difference {_cell(dpd)} "
-            f"({_short(inputs.base.label)} {_cell(old.get('demographic_parity_difference'))}), "
+            f"({_short(inputs.base.label)} {_cell(old_dpd)}), "
             f"equalized odds difference {_cell(eod)} "
-            f"({_short(inputs.base.label)} {_cell(old.get('equalized_odds_difference'))})",
+            f"({_short(inputs.base.label)} {_cell(old_eod)})",
             "",
         ]
-        groups = result.get("groups", {})
         rows = [
-            [
-                group,
-                g.get("rows"),
-                g.get("selection_rate"),
-                g.get("true_positive_rate"),
-                g.get("false_positive_rate"),
-            ]
-            for group, g in sorted(groups.items(), key=lambda item: -int(item[1].get("rows") or 0))
-            if isinstance(g, dict)
+            [group, g.rows, g.selection_rate, g.true_positive_rate, g.false_positive_rate]
+            for group, g in sorted(result.groups.items(), key=lambda item: -item[1].rows)
         ]
         body += [*_table(["group", "rows", "selection rate", "TPR", "FPR"], rows, "lrrrr"), ""]
     return _details("⚖️ Fairness (demographic parity difference): " + ", ".join(summary_parts), body)
@@ -463,27 +452,21 @@ def _slice_metric(metrics: dict[str, Any]) -> str | None:
 
 
 def _slices_section(inputs: Inputs) -> list[str]:
-    head, base = inputs.head.json(paths.SLICES), inputs.base.json(paths.SLICES)
-    if not isinstance(head, dict) or not isinstance(head.get("slices"), list):
+    head = inputs.head.artifact(paths.SLICES, SlicesReport)
+    base = inputs.base.artifact(paths.SLICES, SlicesReport)
+    if head is None or not head.slices:
         return []
-    slices = [s for s in head["slices"] if isinstance(s, dict) and isinstance(s.get("metrics"), dict)]
-    if not slices:
-        return []
-    metric = _slice_metric(slices[0]["metrics"]) or "accuracy"
-    old_by_key = {
-        (s.get("slice"), s.get("group")): s.get("metrics", {})
-        for s in (base.get("slices", []) if isinstance(base, dict) else [])
-        if isinstance(s, dict)
-    }
+    slices = head.slices
+    metric = _slice_metric(slices[0].metrics) or "accuracy"
+    old_by_key = {(s.slice, s.group): s.metrics for s in (base.slices if base else [])}
     rows = []
     for s in slices[:MAX_SLICES]:
-        rows_count = s.get("rows") or 0
-        old = old_by_key.get((s.get("slice"), s.get("group")), {}).get(metric)
-        new = s["metrics"].get(metric)
-        name = f"{s.get('slice')} = {s.get('group')}"
-        size = Raw(f"{rows_count:,}{' ⚠️' if rows_count < SMALL_SLICE else ''}")
-        rows.append([name, size, Raw(_percent(s.get("positive_rate"))), old, new, _change(old, new, True)])
-    smallest = min(int(s.get("rows") or 0) for s in slices)
+        old = old_by_key.get((s.slice, s.group), {}).get(metric)
+        new = s.metrics.get(metric)
+        size = Raw(f"{s.rows:,}{' ⚠️' if s.rows < SMALL_SLICE else ''}")
+        name = f"{s.slice} = {s.group}"
+        rows.append([name, size, Raw(_percent(s.positive_rate)), old, new, _change(old, new, True)])
+    smallest = min(s.rows for s in slices)
     header = ["slice", "rows", "positives", _short(inputs.base.label), "branch", "change"]
     body = [
         f"Metric: {metric}; ⚠️ marks slices under {SMALL_SLICE} rows, where differences are mostly noise.",
@@ -565,10 +548,9 @@ def _plots(inputs: Inputs, out: Path, positive: str) -> list[str]:
 
 def _test_rows(inputs: Inputs) -> str | None:
     """The test-set size; when it changed, say so loudly: the metrics are then not like for like."""
-    old, new = inputs.base_metrics.get("test_rows"), inputs.head_metrics.get("test_rows")
-    if not isinstance(new, int):
-        return None
-    if isinstance(old, int) and old != new:
+    new = inputs.head_evaluation.metrics.test_rows
+    old = inputs.base_evaluation.metrics.test_rows if inputs.base_evaluation else None
+    if old is not None and old != new:
         return f"**test set changed**: {old:,} → {new:,} rows"
     return f"{new:,} test rows"
 
@@ -576,7 +558,7 @@ def _test_rows(inputs: Inputs) -> str | None:
 def render(
     inputs: Inputs,
     params: Params,
-    gates: dict[str, Any] | str,
+    gates: GatesReport | str,
     out: Path,
     run_url: str | None = None,
 ) -> Result:
@@ -630,8 +612,8 @@ def run(base: str = DEFAULT_BASE, out: Path = DEFAULT_OUT, run_url: str | None =
     """Write `out/report.md` with its PNG plots, `summary.md` and `verdict.json`, comparing with `base`."""
     root = Path.cwd()
     params = load_params(root / paths.PARAMS)
-    inputs = gather(base, root)
-    gates = check_gates(params, base)
+    inputs = gather(base, root, params.gates.bootstrap)
+    gates = check_gates(params, base, inputs)
     staging = out.with_name(f".{out.name}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
-from lastmile import paths
+from lastmile import artifacts, paths
+from lastmile.artifacts import GatesReport, MetricsReport
 from lastmile.data import read_json
+from lastmile.metrics import BRIEF
 from lastmile.model import load_metadata
-
-HEADLINE = ("roc_auc", "pr_auc", "accuracy", "f1", "log_loss", "brier")
 
 
 def _gates_line() -> str:
     if not paths.GATES.exists():
         return "  not checked yet: `make gate`"
-    gates: dict[str, Any] = read_json(paths.GATES)
-    results = gates["gates"]
-    if gates["passed"]:
-        return f"  PASS: all {len(results)} gates (baseline {gates.get('baseline') or 'none'})"
-    failed = ", ".join(g["name"] for g in results if not g["passed"])
-    return f"  FAIL: {failed} (`make gate` shows the table)"
+    gates = artifacts.read(paths.GATES, GatesReport)
+    if gates.passed:
+        return f"  PASS: all {len(gates.gates)} gates (baseline {gates.baseline or 'none'})"
+    return f"  FAIL: {', '.join(gates.failed)} (`make gate` shows the table)"
 
 
 def _bento_line() -> str:
@@ -32,15 +29,16 @@ def _bento_line() -> str:
 
 
 def render() -> str:
-    metrics = read_json(paths.METRICS)
+    metrics = artifacts.read(paths.METRICS, MetricsReport)
+    values = metrics.values
     metadata = load_metadata(paths.MODEL_DIR)
     data = read_json(paths.DATA_SUMMARY)
     lines = [
         "",
-        f"Model {metadata['model_version']} ({metadata['model_kind']}), "
-        f"trained on {metadata['training_rows']:,} rows of {data['source']}",
-        "  " + "   ".join(f"{name} {metrics[name]:.4f}" for name in HEADLINE if name in metrics),
-        f"  test rows {metrics['test_rows']:,}, decision threshold {metrics['threshold']}",
+        f"Model {metadata.model_version} ({metadata.model_kind}), "
+        f"trained on {metadata.training_rows:,} rows of {data['source']}",
+        "  " + "   ".join(f"{m.name} {values[m.name]:.4f}" for m in BRIEF if m.name in values),
+        f"  test rows {metrics.test_rows:,}, decision threshold {metadata.threshold}",
         "Quality gates:",
         _gates_line(),
         "",

@@ -10,14 +10,15 @@ import hashlib
 import logging
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lastmile import paths
+from lastmile import artifacts, git, paths
+from lastmile.artifacts import GatesReport, MetricsReport, ModelInfo
 from lastmile.data import read_json
 from lastmile.errors import LastmileError
+from lastmile.metrics import BRIEF
 from lastmile.model import METADATA_FILE, MODEL_FILE, load_metadata
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,8 @@ PROFILE_FILE = "profile.json"
 BENTOFILE = Path("bentofile.yaml")
 # The bento holds the `lastmile` package, so it is built from src/ (bentofile paths are relative to it).
 BUILD_CONTEXT = Path("src")
-HEADLINE = ("roc_auc", "pr_auc", "accuracy", "f1")
+# The metrics a bento and its model carry as labels.
+LABELLED = tuple(metric.name for metric in BRIEF)
 
 
 class PackagingError(LastmileError):
@@ -45,15 +47,34 @@ class Packaged:
     reused_model: bool
 
 
-def model_metadata(model_dir: Path) -> dict[str, Any]:
-    """The model's metadata with its metrics and gates, as a packaged model directory holds them."""
-    metadata = load_metadata(model_dir)
-    metadata["metrics"] = read_json(model_dir / METRICS_FILE)
-    gates = model_dir / GATES_FILE
-    metadata["gates"] = read_json(gates) if gates.exists() else None
-    profile = model_dir / PROFILE_FILE
-    metadata["profile"] = read_json(profile) if profile.exists() else None
-    return metadata
+@dataclass(frozen=True)
+class PackagedModel:
+    """What a packaged model directory holds besides the pipeline: metadata, metrics and gates."""
+
+    info: ModelInfo
+    metrics: MetricsReport
+    gates: GatesReport | None
+    profile: dict[str, Any] | None  # the drift monitor's reference (`lastmile.monitoring.profile`)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The metadata with its metrics and gates, as the service's `/metadata` shows them."""
+        return {
+            **self.info.model_dump(mode="json"),
+            "metrics": self.metrics.model_dump(mode="json"),
+            "gates": self.gates.model_dump(mode="json") if self.gates else None,
+            "profile": self.profile,
+        }
+
+
+def model_metadata(model_dir: Path) -> PackagedModel:
+    """The metadata, metrics and gates of a packaged model directory; its threshold is required."""
+    gates, profile = model_dir / GATES_FILE, model_dir / PROFILE_FILE
+    return PackagedModel(
+        info=load_metadata(model_dir),
+        metrics=artifacts.read(model_dir / METRICS_FILE, MetricsReport),
+        gates=artifacts.read(gates, GatesReport) if gates.exists() else None,
+        profile=read_json(profile) if profile.exists() else None,
+    )
 
 
 def tag_version(model_version: str) -> str:
@@ -70,25 +91,6 @@ def _digest(files: list[Path]) -> str:
         digest.update(file.name.encode())
         digest.update(hashlib.sha256(file.read_bytes()).digest())
     return digest.hexdigest()
-
-
-def _git_commit(cwd: Path) -> str:
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=cwd, capture_output=True, text=True, check=False
-        )
-    except OSError:
-        return "unknown"
-    if result.returncode != 0:
-        return "unknown"
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    return result.stdout.strip() + ("-dirty" if dirty else "")
 
 
 def import_model(
@@ -110,8 +112,14 @@ def import_model(
     if gates.is_file():
         files.append(gates)
         names.append(GATES_FILE)
+    measured = artifacts.read(metrics, MetricsReport)
+    if measured.threshold != metadata.threshold:
+        raise PackagingError(
+            f"{metrics} was measured at threshold {measured.threshold}, but the model's threshold is "
+            f"{metadata.threshold}: the reports are from another model. Run `dvc repro` first."
+        )
     digest = _digest(files)
-    tag = f"{MODEL_NAME}:{tag_version(metadata['model_version'])}"
+    tag = f"{MODEL_NAME}:{tag_version(metadata.model_version)}"
 
     try:
         existing = bentoml.models.get(tag)
@@ -125,21 +133,20 @@ def import_model(
         log.info("package: replacing model %s (its files changed)", tag)
         bentoml.models.delete(tag)
 
-    measured = read_json(metrics)
     labels = {
-        "model_version": str(metadata["model_version"]),
-        "model_kind": str(metadata["model_kind"]),
-        "training_data_hash": str(metadata["training_data_hash"])[:16],
+        "model_version": metadata.model_version,
+        "model_kind": metadata.model_kind,
+        "training_data_hash": metadata.training_data_hash[:16],
         "content_sha256": digest,
-        **{name: str(measured[name]) for name in HEADLINE if name in measured},
+        **{name: str(measured.values[name]) for name in LABELLED if name in measured.values},
     }
     with bentoml.models.create(
         tag,
         labels=labels,
         metadata={
-            "model_version": metadata["model_version"],
-            "training_data_hash": metadata["training_data_hash"],
-            "metrics": measured,
+            "model_version": metadata.model_version,
+            "training_data_hash": metadata.training_data_hash,
+            "metrics": measured.model_dump(mode="json"),
         },
         module="lastmile",
     ) as stored:
@@ -159,8 +166,8 @@ def build_bento(model_tag: str, bentofile: Path = BENTOFILE, build_ctx: Path = B
     labels = {
         "model_tag": model_tag,
         "model_version": stored.info.labels["model_version"],
-        "git_commit": _git_commit(Path.cwd()),
-        **{name: value for name, value in stored.info.labels.items() if name in HEADLINE},
+        "git_commit": git.describe_head(),
+        **{name: value for name, value in stored.info.labels.items() if name in LABELLED},
     }
     try:
         bento = bentoml.bentos.build_bentofile(

@@ -138,17 +138,17 @@ if _stored is None:
 MODEL_DIR = Path(_stored.path)
 METADATA = model_metadata(MODEL_DIR)
 CONTRACT = load_contract(MODEL_DIR / CONTRACT_FILE)
-FEATURES: list[str] = [*METADATA["features"]["numeric"], *METADATA["features"]["categorical"]]
-POSITIVE: str = METADATA["target"]["positive"]
-NEGATIVE: str = next(c for c in METADATA["classes"] if c != POSITIVE)
-THRESHOLD: float = float(METADATA["metrics"].get("threshold", 0.5))
-MODEL_VERSION: str = METADATA["model_version"]
+FEATURES: list[str] = METADATA.info.features.all
+POSITIVE: str = METADATA.info.target.positive
+NEGATIVE: str = METADATA.info.negative
+THRESHOLD: float = METADATA.info.threshold  # the model's own: loading fails without one
+MODEL_VERSION: str = METADATA.info.model_version
 
 if TYPE_CHECKING:
     Record = RecordBase
 else:
     # Built at import from the packaged contract; mypy sees the base class.
-    Record = record_model(CONTRACT, FEATURES, METADATA["target"]["column"])
+    Record = record_model(CONTRACT, FEATURES, METADATA.info.target.column)
 
 Records = Annotated[
     list[Record],
@@ -389,7 +389,7 @@ class IncomeClassifier:
         gc.collect()
         gc.freeze()
         self.model_info = ModelMetadata.model_validate(
-            {**METADATA, "model_tag": str(self.model.tag), "max_records": MAX_RECORDS}
+            {**METADATA.as_dict(), "model_tag": str(self.model.tag), "max_records": MAX_RECORDS}
         )
         log.info("Serving %s (model version %s)", self.model.tag, MODEL_VERSION)
 

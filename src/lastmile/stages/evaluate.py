@@ -1,7 +1,7 @@
 """Stage `evaluate`: score the model on the held-out test split.
 
-Writes, at the decision threshold chosen by `evaluation.threshold` (see `lastmile.evaluation.threshold`: it is
-chosen on the training split, never on the test set):
+Writes, at the model's decision threshold (chosen by `train` with the rule in `evaluation.threshold`,
+on the training split, never on the test set: see `lastmile.evaluation.threshold`):
 - the headline metrics for `dvc metrics`, and the curves (ROC, precision-recall, calibration,
   confusion) as CSV for `dvc plots` and as PNG;
 - one prediction per test row (`row_id,actual,probability`), so that another commit's model can be
@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
-from sklearn.pipeline import Pipeline
 
-from lastmile import paths
+from lastmile import artifacts, paths
+from lastmile.artifacts import FairnessReport, MetricsReport, SlicesReport
 from lastmile.data import atomic_path, read_table, write_json
 from lastmile.errors import LastmileError
 from lastmile.evaluation import predictions
@@ -33,13 +33,12 @@ from lastmile.evaluation.fairness import fairness_report
 from lastmile.evaluation.importance import permutation_importances
 from lastmile.evaluation.plots import bar_plot, confusion_plot, line_plot
 from lastmile.evaluation.slices import slice_columns, slice_report
-from lastmile.evaluation.threshold import choose_threshold, out_of_fold_proba
+from lastmile.metrics import DIGITS, Scored, headline
 from lastmile.model import load_model, positive_proba
 from lastmile.monitoring import profile
 from lastmile.params import Params
 
 log = logging.getLogger(__name__)
-DIGITS = 6
 
 
 @dataclass(frozen=True)
@@ -58,22 +57,6 @@ class Outputs:
     @classmethod
     def under(cls, directory: Path) -> Outputs:
         return cls(**{name: directory / getattr(cls(), name) for name in cls.__dataclass_fields__})
-
-
-def headline_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
-    """The metrics every report shows; `y_true` is 1 for the positive label."""
-    predicted = (proba >= threshold).astype(int)
-    values = {
-        "accuracy": skm.accuracy_score(y_true, predicted),
-        "precision": skm.precision_score(y_true, predicted, zero_division=0),
-        "recall": skm.recall_score(y_true, predicted, zero_division=0),
-        "f1": skm.f1_score(y_true, predicted, zero_division=0),
-        "roc_auc": skm.roc_auc_score(y_true, proba),
-        "pr_auc": skm.average_precision_score(y_true, proba),
-        "log_loss": skm.log_loss(y_true, proba, labels=[0, 1]),
-        "brier": skm.brier_score_loss(y_true, proba),
-    }
-    return {name: round(float(value), DIGITS) for name, value in values.items()}
 
 
 def curves(y_true: np.ndarray, proba: np.ndarray) -> dict[str, pd.DataFrame]:
@@ -98,38 +81,20 @@ def _labels(frame: pd.DataFrame, params: Params) -> np.ndarray:
     return (frame[params.target.column] == params.target.positive).to_numpy().astype(int)
 
 
-def decision_threshold(params: Params, pipeline: Pipeline, train_table: Path) -> float:
-    """The threshold `evaluation.threshold` picks, from out-of-fold predictions on the training split."""
-    rule = params.evaluation.threshold
-    if rule.rule == "fixed":
-        return rule.value
-    train = read_table(train_table)
-    y_train = _labels(train, params)
-    log.info(
-        "evaluate: choosing the threshold (%s) by %d-fold cross-validation on %d training rows",
-        rule.rule,
-        rule.folds,
-        len(train),
-    )
-    features = train[params.features.all]
-    proba = out_of_fold_proba(pipeline, features, y_train, rule.folds, params.evaluation.seed)
-    return choose_threshold(rule, y_train, proba)
-
-
 def _figures(
     named: dict[str, pd.DataFrame],
-    results: dict[str, Any],
+    results: MetricsReport,
     confusion: tuple[np.ndarray, list[str]],
     importance: dict[str, Any],
     figures_dir: Path,
 ) -> None:
-    roc_title = f"ROC (AUC {results['roc_auc']:.3f})"
+    roc_title = f"ROC (AUC {results.values['roc_auc']:.3f})"
     line_plot({"model": named["roc"]}, "fpr", "tpr", roc_title, figures_dir / "roc.png", diagonal=True)
     line_plot(
         {"model": named["precision_recall"]},
         "recall",
         "precision",
-        f"Precision-recall (AP {results['pr_auc']:.3f})",
+        f"Precision-recall (AP {results.values['pr_auc']:.3f})",
         figures_dir / "precision_recall.png",
     )
     line_plot(
@@ -144,7 +109,7 @@ def _figures(
     confusion_plot(
         matrix,
         labels,
-        f"Confusion matrix (threshold {results['threshold']:.3g})",
+        f"Confusion matrix (threshold {results.threshold:.3g})",
         figures_dir / "confusion.png",
     )
     ranked = importance["features"]
@@ -164,20 +129,25 @@ def run(
     train_table: Path = paths.TRAIN_TABLE,
     model_dir: Path = paths.MODEL_DIR,
     out: Outputs = Outputs(),
-) -> dict[str, Any]:
+) -> MetricsReport:
     pipeline, metadata = load_model(model_dir)
     test = read_table(table)
     positive = params.target.positive
-    if positive not in metadata["classes"]:
+    if positive not in metadata.classes or metadata.target.positive != positive:
         raise LastmileError(f"The model was trained without the positive label {positive!r}; retrain it.")
     named_slices = slice_columns(test, params.features.sensitive, params.evaluation.slices)
-    threshold = decision_threshold(params, pipeline, train_table)
+    threshold = metadata.threshold  # chosen by `train` on the training split: it belongs to the model
     y_true = _labels(test, params)
     proba = positive_proba(pipeline, test[params.features.all], positive)
-    results: dict[str, Any] = headline_metrics(y_true, proba, threshold)
-    results |= {"test_rows": len(test), "threshold": threshold}
+    results = MetricsReport.model_validate(
+        {
+            **headline(Scored(y_true, proba, (proba >= threshold).astype(int))),
+            "test_rows": len(test),
+            "threshold": threshold,
+        }
+    )
 
-    negative = next(c for c in metadata["classes"] if c != positive)
+    negative = metadata.negative
     predicted = np.where(proba >= threshold, positive, negative)
     actual = test[params.target.column].astype(str).to_numpy()
     named = curves(y_true, proba)
@@ -186,9 +156,12 @@ def run(
     _write_csv(out.plots_dir / "confusion.csv", pd.DataFrame({"actual": actual, "predicted": predicted}))
     _write_csv(out.predictions, predictions.build(test, y_true, proba))
 
-    write_json(out.slices, slice_report(named_slices, y_true, proba, threshold))
+    artifacts.write(
+        out.slices, SlicesReport.model_validate(slice_report(named_slices, y_true, proba, threshold))
+    )
     sensitive = {feature: named_slices[feature] for feature in params.features.sensitive}
-    write_json(out.fairness, fairness_report(y_true, proba, threshold, sensitive))
+    fairness = fairness_report(y_true, proba, threshold, sensitive)
+    artifacts.write(out.fairness, FairnessReport.model_validate(fairness))
     settings = params.evaluation.importance
     log.info(
         "evaluate: permutation importance (%d repeats, up to %d rows)", settings.n_repeats, settings.max_rows
@@ -212,16 +185,16 @@ def run(
         proba,
         params.features,
         params.monitor.profile,
-        model_version=metadata["model_version"],
+        model_version=metadata.model_version,
         positive_label=positive,
         threshold=threshold,
     )
     profile.write(out.profile, reference)
-    write_json(out.metrics, results)
+    artifacts.write(out.metrics, results)
     log.info(
         "evaluate: ROC AUC %.4f, accuracy %.4f at threshold %.3f on %d test rows",
-        results["roc_auc"],
-        results["accuracy"],
+        results.values["roc_auc"],
+        results.values["accuracy"],
         threshold,
         len(test),
     )

@@ -1,4 +1,8 @@
-"""Stage `train`: fit the model pipeline on the training split and save it with its metadata."""
+"""Stage `train`: fit the model pipeline on the training split, choose its decision threshold, save both.
+
+The threshold belongs to the model (the service labels with it), so it is chosen here, by the rule
+in `evaluation.threshold`, on the training split only (see `lastmile.evaluation.threshold`).
+"""
 
 from __future__ import annotations
 
@@ -7,55 +11,85 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import sklearn
 
 from lastmile import __version__, paths
+from lastmile.artifacts import ModelInfo
 from lastmile.data import frame_hash, read_table
 from lastmile.errors import LastmileError
+from lastmile.evaluation.threshold import choose_threshold, out_of_fold_proba
 from lastmile.model import build_pipeline, save_model
 from lastmile.params import Params
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
 
-def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL_DIR) -> dict[str, Any]:
+def decision_threshold(
+    params: Params, pipeline: Pipeline, features: pd.DataFrame, labels: pd.Series
+) -> float:
+    """The threshold `evaluation.threshold` picks, from out-of-fold predictions on the training split."""
+    rule = params.evaluation.threshold
+    if rule.rule == "fixed":
+        return rule.value
+    log.info(
+        "train: choosing the threshold (%s) by %d-fold cross-validation on %d training rows",
+        rule.rule,
+        rule.folds,
+        len(features),
+    )
+    y_train = (labels == params.target.positive).to_numpy().astype(int)
+    proba = out_of_fold_proba(pipeline, features, y_train, rule.folds, params.evaluation.seed)
+    return choose_threshold(rule, y_train, proba)
+
+
+def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL_DIR) -> ModelInfo:
     frame = read_table(table)
     missing = [c for c in [*params.features.all, params.target.column] if c not in frame.columns]
     if missing:
         raise LastmileError(f"params.yaml lists column(s) {missing} that the training table does not have.")
     features = frame[params.features.all]
     labels = frame[params.target.column]
+    if params.target.positive not in set(labels.astype(str)):
+        raise LastmileError(
+            f"The training split has no row of the positive label {params.target.positive!r} "
+            "(`target.positive` in params.yaml)."
+        )
     data_hash = frame_hash(frame)
-    model_params = params.model.model_dump()
-    # Same training inputs -> same version: the version names what the model was made from, not
-    # how it is evaluated or gated afterwards (`evaluation`, `gates`).
+    pipeline = build_pipeline(params.features, params.model)
+    threshold = decision_threshold(params, pipeline, features, labels)
+    # Same training inputs -> same version: the version names what the model was made from and its
+    # threshold, not how it is evaluated or gated afterwards (the rest of `evaluation`, `gates`).
     made_from = params.model_dump(include={"target", "features", "split", "model"})
-    fingerprint = json.dumps({"data": data_hash, "params": made_from}, sort_keys=True)
+    fingerprint = json.dumps({"data": data_hash, "params": made_from, "threshold": threshold}, sort_keys=True)
     version = f"{__version__}+{hashlib.sha256(fingerprint.encode()).hexdigest()[:12]}"
 
-    pipeline = build_pipeline(params.features, params.model)
     log.info("train: fitting %s on %d rows x %d features", params.model.kind, len(frame), features.shape[1])
     started = time.perf_counter()
     pipeline.fit(features, labels)
     seconds = time.perf_counter() - started
     # No wall-clock time, host or interpreter version in here: DVC hashes this file, and the same
     # code, data and params must give the same bytes on every machine (the time is only logged).
-    metadata = {
-        "model_version": version,
-        "model_kind": params.model.kind,
-        "training_rows": len(frame),
-        "training_data_hash": data_hash,
-        "target": params.target.model_dump(),
-        "features": params.features.model_dump(),
-        "params": model_params,
-        "classes": [str(c) for c in pipeline.classes_],
-        "versions": {
+    info = ModelInfo(
+        model_version=version,
+        model_kind=params.model.kind,
+        training_rows=len(frame),
+        training_data_hash=data_hash,
+        target=params.target,
+        features=params.features,
+        params=params.model.model_dump(),
+        classes=[str(c) for c in pipeline.classes_],
+        versions={
             "lastmile": __version__,
             "scikit-learn": sklearn.__version__,
         },
-    }
-    save_model(out, pipeline, metadata)
-    log.info("train: done in %.1f s -> %s (version %s)", seconds, out, version)
-    return metadata
+        threshold=threshold,
+    )
+    save_model(out, pipeline, info)
+    log.info("train: done in %.1f s -> %s (version %s, threshold %s)", seconds, out, version, threshold)
+    return info

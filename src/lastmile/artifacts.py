@@ -1,0 +1,160 @@
+"""The JSON artifacts, typed: models/model.json and reports/{metrics,fairness,slices,gates}.json.
+
+Every module writes and reads them through these models, so a file's keys are declared once and a
+damaged or outdated file fails with the file and the key named, not with a `KeyError` later.
+Readers ignore keys they do not know (an artifact written by a newer version still reads).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+
+from lastmile.data import write_json
+from lastmile.errors import LastmileError
+from lastmile.params import FeatureParams, TargetParams
+
+Verdict = Literal["improved", "no measurable change", "worse within noise", "significant regression"]
+GateKind = Literal["degenerate", "floor", "regression", "fairness", "fairness_regression"]
+
+
+class _Artifact(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ModelInfo(_Artifact):
+    """models/model.json: what the model was made from, and the decision threshold that belongs to it."""
+
+    model_version: str
+    model_kind: str
+    training_rows: int
+    training_data_hash: str
+    target: TargetParams
+    features: FeatureParams
+    params: dict[str, Any]
+    classes: list[str]
+    versions: dict[str, str]
+    # Rows whose positive-class probability is at or above it are predicted positive.
+    threshold: float = Field(gt=0, le=1)
+
+    @property
+    def negative(self) -> str:
+        return next(c for c in self.classes if c != self.target.positive)
+
+
+class MetricsReport(_Artifact):
+    """reports/metrics.json: the headline metrics (`lastmile.metrics`), flat, with the rows and threshold."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, float] = Field(init=False)
+
+    test_rows: int
+    threshold: float
+
+    @property
+    def values(self) -> dict[str, float]:
+        """Metric name -> value, for the metrics this file holds."""
+        return dict(self.__pydantic_extra__ or {})
+
+
+class GroupRates(_Artifact):
+    rows: int
+    positives: int
+    selection_rate: float | None
+    true_positive_rate: float | None
+    false_positive_rate: float | None
+
+
+class FeatureFairness(_Artifact):
+    demographic_parity_difference: float | None
+    equalized_odds_difference: float | None
+    groups: dict[str, GroupRates]
+
+
+class FairnessReport(RootModel[dict[str, FeatureFairness]]):
+    """reports/fairness.json: per sensitive feature, the two differences and the rates per group."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class Slice(_Artifact):
+    slice: str
+    group: str
+    rows: int
+    positive_rate: float
+    metrics: dict[str, float | None]
+
+
+class SlicesReport(_Artifact):
+    """reports/slices.json."""
+
+    threshold: float
+    slices: list[Slice]
+
+
+class Comparison(_Artifact):
+    """A paired-bootstrap comparison of one metric (see `lastmile.evaluation.bootstrap`)."""
+
+    metric: str
+    base: float
+    head: float
+    delta: float  # head - base
+    ci_low: float
+    ci_high: float
+    confidence: float
+    resamples: int
+    verdict: Verdict
+
+
+class GateResult(_Artifact):
+    name: str
+    kind: GateKind
+    value: float | None  # None when there is nothing to compare with
+    threshold: float
+    op: Literal[">=", "<="]  # passing means `value op threshold`
+    passed: bool
+    detail: str = ""
+    comparison: Comparison | None = None  # the paired bootstrap behind a regression gate
+
+
+class GatesReport(_Artifact):
+    """reports/gates.json, written by `lastmile gate`."""
+
+    passed: bool
+    baseline: str | None
+    gates: list[GateResult] = []
+
+    @property
+    def failed(self) -> list[str]:
+        return [g.name for g in self.gates if not g.passed]
+
+
+Artifact = TypeVar("Artifact", bound=BaseModel)
+
+
+def parse(text: str | bytes, model: type[Artifact], source: str) -> Artifact:
+    """`text` as a `model`, or a `LastmileError` naming `source` and the bad keys."""
+    try:
+        return model.model_validate(json.loads(text))
+    except json.JSONDecodeError as exc:
+        raise LastmileError(f"{source} is not valid JSON ({exc}); re-run `dvc repro` to rewrite it.") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise LastmileError(f"{source} is not as expected ({problems}); re-run `dvc repro`.") from None
+
+
+def read(path: Path, model: type[Artifact]) -> Artifact:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise LastmileError(f"{path} not found: run the pipeline first (`dvc repro`).") from exc
+    return parse(text, model, str(path))
+
+
+def write(path: Path, artifact: BaseModel) -> None:
+    write_json(path, artifact.model_dump(mode="json"))

@@ -1,0 +1,80 @@
+"""The metric registry: every entry's plain and weighted formulas against scikit-learn."""
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+from sklearn import metrics as skm
+
+from lastmile.metrics import BY_NAME, METRICS, Scored, Weighted, headline
+from lastmile.params import GateParams
+
+ROWS = 2000
+THRESHOLD = 0.5
+
+# scikit-learn's own function per registry entry, with sample weights: a new entry needs one here.
+SKLEARN = {
+    "roc_auc": lambda y, p, w: skm.roc_auc_score(y, p, sample_weight=w),
+    "pr_auc": lambda y, p, w: skm.average_precision_score(y, p, sample_weight=w),
+    "accuracy": lambda y, p, w: skm.accuracy_score(y, p >= THRESHOLD, sample_weight=w),
+    "balanced_accuracy": lambda y, p, w: skm.balanced_accuracy_score(y, p >= THRESHOLD, sample_weight=w),
+    "precision": lambda y, p, w: skm.precision_score(y, p >= THRESHOLD, sample_weight=w),
+    "recall": lambda y, p, w: skm.recall_score(y, p >= THRESHOLD, sample_weight=w),
+    "f1": lambda y, p, w: skm.f1_score(y, p >= THRESHOLD, sample_weight=w),
+    "log_loss": lambda y, p, w: skm.log_loss(y, p, sample_weight=w),
+    "brier": lambda y, p, w: skm.brier_score_loss(y, p, sample_weight=w),
+}
+
+
+def _scored(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and a fair model's probabilities (rounded, so that ties occur as in the real files)."""
+    rng = np.random.default_rng(seed)
+    actual = (rng.random(ROWS) < 0.25).astype(int)
+    probability = 1 / (1 + np.exp(-(2.0 * actual - 1 + rng.normal(0, 1.2, ROWS))))
+    return actual, probability.round(2)
+
+
+def test_every_metric_has_its_scikit_learn_reference() -> None:
+    assert set(SKLEARN) == set(BY_NAME)
+    assert len(BY_NAME) == len(METRICS)
+
+
+@pytest.mark.parametrize("metric", METRICS, ids=lambda m: m.name)
+def test_weighted_formula_matches_scikit_learn_with_weights(metric) -> None:
+    y, proba = _scored()
+    weights = np.random.default_rng(1).integers(0, 4, size=(3, len(y))).astype(float)
+    ours = metric.weighted(Weighted(y, proba, THRESHOLD), weights)
+    expected = [SKLEARN[metric.name](y, proba, w) for w in weights]
+    np.testing.assert_allclose(ours, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("metric", METRICS, ids=lambda m: m.name)
+def test_plain_formula_is_the_weighted_one_with_unit_weights(metric) -> None:
+    y, proba = _scored(seed=2)
+    plain = metric.compute(Scored(y, proba, (proba >= THRESHOLD).astype(int)))
+    weighted = metric.weighted(Weighted(y, proba, THRESHOLD), np.ones((1, len(y))))[0]
+    assert plain == pytest.approx(weighted, rel=1e-10)
+    assert plain == pytest.approx(SKLEARN[metric.name](y, proba, None), rel=1e-10)
+
+
+def test_balanced_accuracy_with_one_class_drawn_is_that_class_s_recall() -> None:
+    y, proba = _scored()
+    negatives_only = (y == 0).astype(float)[None, :]
+    predicted = proba >= THRESHOLD
+    result = BY_NAME["balanced_accuracy"].weighted(Weighted(y, proba, THRESHOLD), negatives_only)
+    assert result[0] == pytest.approx((~predicted[y == 0]).mean())
+
+
+def test_headline_rounds_every_metric_to_its_digits() -> None:
+    y, proba = _scored()
+    values = headline(Scored(y, proba, (proba >= THRESHOLD).astype(int)))
+    assert list(values) == [m.name for m in METRICS]
+    for metric in METRICS:
+        assert values[metric.name] == round(values[metric.name], metric.digits)
+
+
+def test_gates_name_registered_metrics_only() -> None:
+    assert GateParams.model_validate({"floors": {"balanced_accuracy": 0.7}}).floors == {
+        "balanced_accuracy": 0.7
+    }
+    with pytest.raises(ValidationError, match="unknown metric 'roc'"):
+        GateParams.model_validate({"max_regression": {"roc": 0.01}})
