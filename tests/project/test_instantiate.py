@@ -19,7 +19,9 @@ import yaml
 from lastmile.params import Params
 from tests.conftest import ROOT, _copy_repo, git_add_commit, run
 
-pytestmark = pytest.mark.slow
+# A fresh .venv and a pipeline run per project (and three renders for `copier update`): minutes on a
+# quiet machine, more than the suite's 900 s per test under heavy load.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _env() -> dict[str, str]:
