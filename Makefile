@@ -115,6 +115,7 @@ SERVING_INPUTS := bentofile.yaml requirements/serving.txt contract.yaml \
 	$(wildcard models/model.json models/model.joblib reports/metrics.json reports/gates.json \
 	reports/profile.json) \
 	$(wildcard src/lastmile/serving/*.py) \
+	src/lastmile/monitoring/__init__.py src/lastmile/monitoring/prediction_log.py \
 	$(addprefix src/lastmile/,__init__.py contract.py model.py params.py data.py paths.py errors.py \
 	  artifacts.py metrics.py git.py)
 .PHONY: bento serve
@@ -132,6 +133,8 @@ $(BENTO_TAG_FILE): $(SERVING_INPUTS) | $(RUN_SYNCED)
 
 bento: $(BENTO_TAG_FILE) ## Import the trained model into BentoML and build the bento (skipped if unchanged)
 
+# The prediction log goes to ./monitoring/ of the project (BentoML runs the server in the bento's folder).
+serve: export LASTMILE_PREDICTION_LOG_DIR ?= $(CURDIR)/monitoring
 serve: bento ## Serve the current model on 127.0.0.1:PORT (default 3000) in the foreground
 	bentoml serve "$$(cat $(BENTO_TAG_FILE))" --host 127.0.0.1 --port $(PORT)
 

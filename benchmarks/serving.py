@@ -1,12 +1,13 @@
 """Serving benchmark: the BentoML service against a bare ASGI app serving the same pipeline.
 
-Both servers run the model that `make bento` packaged, one at a time, pinned to the same CPU core
-(one OpenMP thread), and are loaded from a separate process pinned to the other core, over loopback:
-concurrency 1, 8 and 32, with 1-record and 100-record requests, for a fixed time each. Prints
+The servers run the model that `make bento` packaged, pinned to the same CPU core (one OpenMP
+thread), and are loaded from a separate process pinned to the other core, over loopback:
+concurrency 1, 8 and 32, with 1-record and 100-record requests, for a fixed time each; the
+BentoML service with its prediction log on (as deployed) and, at concurrency 32, off. Prints
 requests/s, rows/s, p50/p99 latency, errors, the ratio BentoML/bare, and cold start (process start
-to ready); then, on the idle BentoML server, the largest allowed request (LASTMILE_MAX_RECORDS) and
-how long `/livez` and `/readyz` take meanwhile; then checks the targets of issues 4 and 8. Run it
-with `make bench` (after `make run`).
+to ready); then, on the idle BentoML server, the largest allowed request (LASTMILE_MAX_RECORDS)
+with how long `/livez` and `/readyz` take meanwhile, and `/explain` latency for 1 and 100 records;
+then checks the targets of issues 4, 8 and 11. Run it with `make bench` (after `make run`).
 
     python benchmarks/serving.py [--seconds 4] [--warmup 1] [--rounds 2] [--json out.json]
 """
@@ -36,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CONCURRENCY = (1, 8, 32)
 SIZES = (1, 100)
 SERVER_CORE, LOAD_CORE = 0, 1
+NO_LOG = "bentoml-nolog"
 
 
 # ---------------------------------------------------------------- the bare app (Starlette + uvicorn)
@@ -350,6 +352,21 @@ def _largest_request(port: int, records: list[dict[str, Any]], count: int) -> La
     )
 
 
+def _explain_latency(port: int, records: list[dict[str, Any]], size: int, repeats: int) -> list[float]:
+    """Seconds per `POST /explain` of `size` records, one at a time on an idle server."""
+    body = json.dumps({"records": records[:size]}).encode()
+    seconds = []
+    for _ in range(repeats):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/explain", data=body, headers={"content-type": "application/json"}
+        )
+        started = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=300) as response:
+            response.read()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 def _targets(rows: list[Row], largest: list[LargestRequest]) -> list[tuple[str, bool]]:
     get = {(r.server, r.concurrency, r.records): r for r in rows}
     b32, s32 = get[("bentoml", 32, 1)], get[("bare", 32, 1)]
@@ -368,6 +385,14 @@ def _targets(rows: list[Row], largest: list[LargestRequest]) -> list[tuple[str, 
     for size in SIZES:
         b, s = get[("bentoml", 1, size)], get[("bare", 1, size)]
         checks.append((f"c=1, {size} record(s): BentoML p99 <= 2x bare p99", b.p99_ms <= 2 * s.p99_ms))
+    for size in SIZES:
+        on, off = get[("bentoml", max(CONCURRENCY), size)], get[(NO_LOG, max(CONCURRENCY), size)]
+        checks.append(
+            (
+                f"c={max(CONCURRENCY)}, {size} record(s): log on >= 0.9x rows/s and <= 1.1x p99 of off",
+                on.rows_per_s >= 0.9 * off.rows_per_s and on.p99_ms <= 1.1 * off.p99_ms,
+            )
+        )
     checks.append(("largest request answered 200, every time", all(r.status == 200 for r in largest)))
     checks.append(
         ("/livez and /readyz within 200 ms while it is scored", all(r.health_max_ms <= 200 for r in largest))
@@ -403,21 +428,20 @@ def main(args: argparse.Namespace) -> None:
         f"load on core {LOAD_CORE} (taskset: {'yes' if shutil.which('taskset') else 'no'})",
         flush=True,
     )
+
+    def bentoml_server(name: str, port: int, settings: dict[str, str]) -> Server:
+        command = [str(Path(sys.executable).parent / "bentoml"), "serve", bento_tag]
+        return Server(name, [*command, "--host", "127.0.0.1", "--port", str(port)], port, env | settings)
+
+    log_dir = workdir / "monitoring"
+    shutil.rmtree(log_dir, ignore_errors=True)
     servers = {
-        "bentoml": lambda port: Server(
-            "bentoml",
-            [
-                str(Path(sys.executable).parent / "bentoml"),
-                "serve",
-                bento_tag,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            port,
-            env,
+        # The service as deployed: the prediction log on, to a file.
+        "bentoml": lambda port: bentoml_server(
+            "bentoml", port, {"LASTMILE_PREDICTION_LOG_DIR": str(log_dir)}
         ),
+        # The same without the prediction log, for its cost (measured at concurrency 32 only).
+        NO_LOG: lambda port: bentoml_server(NO_LOG, port, {"LASTMILE_PREDICTION_LOG": "off"}),
         "bare": lambda port: Server(
             "bare",
             [sys.executable, __file__, "serve-bare", "--model-dir", str(model_dir), "--port", str(port)],
@@ -436,10 +460,12 @@ def main(args: argparse.Namespace) -> None:
         for size in SIZES:
             for concurrency in CONCURRENCY:
                 for name, server in [*started.items()] * args.rounds:
+                    if name == NO_LOG and concurrency != max(CONCURRENCY):
+                        continue
                     row = _measure(server, bodies_files[size], concurrency, size, args)
                     rows.append(row)
                     print(
-                        f"  {name:8s} c={concurrency:<3d} {size:>3d} rec: {row.rps:8,.0f} req/s "
+                        f"  {name:13s} c={concurrency:<3d} {size:>3d} rec: {row.rps:8,.0f} req/s "
                         f"{row.rows_per_s:10,.0f} rows/s  p50 {row.p50_ms:6.1f} ms  "
                         f"p99 {row.p99_ms:6.1f} ms  errors {row.errors}",
                         flush=True,
@@ -450,6 +476,13 @@ def main(args: argparse.Namespace) -> None:
             print(
                 f"  bentoml  {run.records:,} records: {run.status} in {run.seconds:.2f} s; "
                 f"{run.health_checks} health checks meanwhile, slowest {run.health_max_ms:.0f} ms",
+                flush=True,
+            )
+        explain = {size: _explain_latency(port, records, size, repeats=5) for size in SIZES}
+        for size, seconds in explain.items():
+            print(
+                f"  bentoml  /explain {size:>3d} record(s): p50 {statistics.median(seconds) * 1000:,.0f} ms, "
+                f"max {max(seconds) * 1000:,.0f} ms (5 requests, one at a time)",
                 flush=True,
             )
     finally:
@@ -475,6 +508,7 @@ def main(args: argparse.Namespace) -> None:
                     "rows": [asdict(r) for r in rows],
                     "cold_start_s": cold,
                     "largest_request": [asdict(r) for r in largest],
+                    "explain_seconds": explain,
                 },
                 indent=2,
             )

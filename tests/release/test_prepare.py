@@ -467,7 +467,7 @@ def test_kubernetes_manifests_fit_the_image() -> None:
     # What BentoML writes at run time lands on emptyDir volumes, not on the read-only image.
     env = {e["name"]: e["value"] for e in container["env"]}
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
-    assert {env["BENTOML_HOME"], "/tmp"} <= mounts
+    assert {env["BENTOML_HOME"], "/tmp", env["LASTMILE_PREDICTION_LOG_DIR"]} <= mounts
     volumes = {v["name"] for v in pod["spec"]["volumes"] if "emptyDir" in v}
     assert {m["name"] for m in container["volumeMounts"]} <= volumes
     # A rolling update drops nothing: the pod keeps serving while traffic is routed away, then

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +73,11 @@ def test_model_is_copied_unchanged_and_the_bento_labelled(packaged: tuple[Path, 
 def test_bento_holds_only_what_serving_needs(packaged: tuple[Path, str]):
     home, bento_tag = packaged
     bento = Path(_inspect(home, bento_tag)["bento_path"])
-    modules = sorted(p.name for p in (bento / "src/lastmile").glob("*.py"))
-    include = [Path(p) for p in yaml.safe_load((ROOT / "bentofile.yaml").read_text())["include"]]
-    included = [p.name for p in include if p.parent == Path("lastmile")]  # the top-level modules
-    assert modules == sorted(included)
+    modules = [str(p.relative_to(bento / "src")) for p in (bento / "src/lastmile").rglob("*.py")]
+    included = yaml.safe_load((ROOT / "bentofile.yaml").read_text())["include"]
+    # Every module in the bento is listed, and every listed pattern names a module in it.
+    assert all(any(fnmatch(m, pattern) for pattern in included) for m in modules), sorted(modules)
+    assert all(any(fnmatch(m, pattern) for m in modules) for pattern in included), sorted(modules)
     assert not (bento / "src/lastmile/stages").exists()
     requirements = (bento / "env/python/requirements.txt").read_text()
     from importlib.metadata import version

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator.validation.validators import OpenAPIV30SpecValidator
 
 from lastmile.model import load_model, positive_proba
-from tests.conftest import serving_env
+from tests.conftest import run, serving_env
 
 pytestmark = pytest.mark.slow
 MAX_RECORDS = 1500  # small, so that "too many records" is cheap to send
@@ -97,8 +98,12 @@ def _serve(
 def served(
     packaged: tuple[Path, str], trained_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
-    settings = {"LASTMILE_MAX_RECORDS": str(MAX_RECORDS)}
-    with _serve(packaged, trained_repo, tmp_path_factory.mktemp("serve"), settings) as server:
+    workdir = tmp_path_factory.mktemp("serve")
+    settings = {
+        "LASTMILE_MAX_RECORDS": str(MAX_RECORDS),
+        "LASTMILE_PREDICTION_LOG_DIR": str(workdir / "monitoring"),
+    }
+    with _serve(packaged, trained_repo, workdir, settings) as server:
         yield server
 
 
@@ -363,23 +368,36 @@ def test_health_answers_while_the_largest_request_is_scored(
     assert checks >= 1
 
 
-def test_overload_is_a_clean_503(
-    packaged: tuple[Path, str], trained_repo: Path, rows: tuple[pd.DataFrame, list[str]], tmp_path: Path
-):
-    """A bounded burst on loopback (48 requests of 1,000 records, 24 at a time) at a server whose
-    batcher may queue a request for 100 ms: the ones it refuses get a 503 that says the server is
-    busy, with Retry-After, and one log line each, no traceback; the others are answered."""
-    settings = {"LASTMILE_MAX_RECORDS": "1000", "LASTMILE_MAX_LATENCY_MS": "100"}
-    body = {"records": _records(rows[0].iloc[:1000])}
+@pytest.fixture(scope="module")
+def strained(
+    packaged: tuple[Path, str], trained_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """A second server, for what must not happen to the first: a batcher that may queue a request
+    for only 100 ms, and a prediction log whose folder cannot be created (a file is in the way)."""
+    workdir = tmp_path_factory.mktemp("strained")
+    (workdir / "blocked").write_text("a file where the log folder should be")
+    settings = {
+        "LASTMILE_MAX_RECORDS": "1000",
+        "LASTMILE_MAX_LATENCY_MS": "100",
+        "LASTMILE_PREDICTION_LOG_DIR": str(workdir / "blocked" / "monitoring"),
+    }
     # A BentoML home of its own: a server starting clears the home's Prometheus files, which would
     # empty the module's server's /metrics.
     home, bento_tag = packaged
-    own_home = tmp_path / "bentoml-home"
+    own_home = workdir / "bentoml-home"
     shutil.copytree(home, own_home, ignore=shutil.ignore_patterns("prometheus_multiproc_dir"))
-    with _serve((own_home, bento_tag), trained_repo, tmp_path, settings) as server:
-        with ThreadPoolExecutor(max_workers=24) as pool:
-            responses = list(pool.map(lambda _: _post(server, body), range(48)))
-        log = server.log.read_text()
+    with _serve((own_home, bento_tag), trained_repo, workdir, settings) as server:
+        yield server
+
+
+def test_overload_is_a_clean_503(strained: Served, rows: tuple[pd.DataFrame, list[str]]):
+    """A bounded burst on loopback (48 requests of 1,000 records, 24 at a time): the requests the
+    batcher refuses get a 503 that says the server is busy, with Retry-After, and one log line
+    each, no traceback; the others are answered."""
+    body = {"records": _records(rows[0].iloc[:1000])}
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        responses = list(pool.map(lambda _: _post(strained, body), range(48)))
+    log = strained.log.read_text()
     statuses = [r.status_code for r in responses]
     busy = [r for r in responses if r.status_code == 503]
     assert set(statuses) <= {200, 503}, statuses
@@ -392,6 +410,206 @@ def test_overload_is_a_clean_503(
             assert len(response.json()["predictions"]) == 1000
     assert "Traceback" not in log
     assert log.count("server busy") == len(busy)
+
+
+def _metric(metrics: str, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels` (0 when there are none)."""
+    total = 0.0
+    for match in re.finditer(rf"^{re.escape(name)}(?:\{{([^}}]*)\}})? (\S+)$", metrics, flags=re.M):
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
+        if labels.items() <= found.items():
+            total += float(match.group(2))
+    return total
+
+
+def _eventually(check: Any, seconds: float = 30) -> None:
+    """Poll `check` until it passes: the prediction log's writer thread runs after the response."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            check()
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_a_broken_log_sink_fails_no_request_and_is_counted(
+    strained: Served, rows: tuple[pd.DataFrame, list[str]]
+):
+    dropped = "lastmile_prediction_log_dropped_records_total"
+    before = _metric(httpx.get(f"{strained.url}/metrics").text, dropped, reason="sink_error")
+    for count in (1, 4, 10):
+        response = _post(strained, {"records": _records(rows[0].iloc[:count])})
+        assert response.status_code == 200, response.text
+
+    def all_counted() -> None:
+        after = _metric(httpx.get(f"{strained.url}/metrics").text, dropped, reason="sink_error")
+        assert after - before == 15
+
+    _eventually(all_counted)
+    log = strained.log.read_text()
+    assert "Traceback" not in log
+    # Reported in the log, at most once a minute with the counts: not once per record.
+    assert 1 <= log.count("prediction log: dropped") <= 2
+
+
+def test_the_prediction_log_matches_the_responses(served: Served, rows: tuple[pd.DataFrame, list[str]]):
+    sent: list[tuple[str, list[dict[str, Any]], httpx.Response]] = []
+    for start, count in ((0, 1), (10, 5), (40, 20)):
+        records = _records(rows[0].iloc[start : start + count])
+        del records[0]["occupation"]  # a nullable column left out is logged as left out
+        response = _post(served, {"records": records})
+        assert response.status_code == 200
+        sent.append((response.headers["x-request-id"], records, response))
+    log_file = served.log.parent / "monitoring" / "predictions.jsonl"
+
+    def logged() -> dict[str, list[dict[str, Any]]]:
+        by_request: dict[str, list[dict[str, Any]]] = {}
+        for line in log_file.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line)
+            by_request.setdefault(entry["request_id"], []).append(entry)
+        return by_request
+
+    def complete() -> None:
+        assert log_file.exists()
+        entries = logged()
+        assert all(len(entries.get(request_id, [])) == len(records) for request_id, records, _ in sent)
+
+    _eventually(complete)
+    entries = logged()
+    for request_id, records, response in sent:
+        body = response.json()
+        lines = entries[request_id]
+        assert [line["record"] for line in lines] == records
+        assert [line["probability"] for line in lines] == [p["probability"] for p in body["predictions"]]
+        assert [line["label"] for line in lines] == [p["label"] for p in body["predictions"]]
+        for line in lines:
+            assert line["schema"] == "lastmile.prediction/1"
+            assert line["model_version"] == body["model_version"]
+            assert datetime.fromisoformat(line["time"]).utcoffset() == timedelta(0)
+            assert set(line) == {
+                "schema",
+                "request_id",
+                "time",
+                "model_version",
+                "record",
+                "probability",
+                "label",
+            }
+
+
+def test_model_metrics_beside_bentomls(served: Served, rows: tuple[pd.DataFrame, list[str]]):
+    before = httpx.get(f"{served.url}/metrics").text
+    labels: list[str] = []
+    for count in (3, 7):
+        response = _post(served, {"records": _records(rows[0].iloc[:count])})
+        labels += [p["label"] for p in response.json()["predictions"]]
+    assert _post(served, {"records": [_one(rows, age=250)]}).status_code == 422
+    assert _post(served, {"records": [_one(rows, salary=1), _one(rows, sex="?")]}).status_code == 422
+    plain = httpx.post(f"{served.url}/predict", content=b"{}", headers={"content-type": "text/plain"})
+    assert plain.status_code == 415
+    after = httpx.get(f"{served.url}/metrics").text
+
+    def delta(name: str, **wanted: str) -> float:
+        return _metric(after, name, **wanted) - _metric(before, name, **wanted)
+
+    for label in set(labels):
+        assert delta("lastmile_predictions_total", label=label) == labels.count(label)
+    assert delta("lastmile_positive_probability_count") == 10
+    assert delta("lastmile_positive_probability_bucket", le="1.0") == 10
+    assert delta("lastmile_request_records_count") == 2
+    assert delta("lastmile_request_records_bucket", le="5.0") == 1  # the 3-record request
+    invalid = "lastmile_invalid_requests_total"
+    assert delta(invalid, field="age", rule="less_than_equal") == 1
+    assert delta(invalid, field="(unknown)", rule="extra_forbidden") == 1
+    assert delta(invalid, field="sex", rule="literal_error") == 1
+    assert delta(invalid, field="(body)", rule="media_type") == 1
+    for name, kind in [
+        ("lastmile_predictions", "counter"),
+        ("lastmile_positive_probability", "histogram"),
+        ("lastmile_invalid_requests", "counter"),
+        ("lastmile_request_records", "histogram"),
+        ("lastmile_prediction_log_dropped_records", "counter"),
+    ]:
+        # prometheus_client's multiprocess collector names a counter's family with `_total`.
+        assert re.search(rf"^# TYPE {name}(_total)? {kind}$", after, flags=re.M), name
+    assert "bentoml_service_request_total" in after  # BentoML's own stay
+
+
+@pytest.fixture(scope="module")
+def served_logistic(trained_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The template trained with the other model kind, packaged and served."""
+    workdir = tmp_path_factory.mktemp("logistic")
+    repo = workdir / "repo"
+    shutil.copytree(trained_repo, repo)
+    params = repo / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    assert "  kind: hist_gradient_boosting" in text
+    params.write_text(text.replace("  kind: hist_gradient_boosting", "  kind: logistic_regression", 1))
+    run(["dvc", "repro", "-q"], cwd=repo)
+    home = workdir / "bentoml-home"
+    tag_file = home / "bento.tag"
+    run(["lastmile", "package", "--tag-file", str(tag_file)], cwd=repo, env=serving_env(home))
+    with _serve((home, tag_file.read_text().strip()), repo, workdir, {}) as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    "server", ["served", "served_logistic"], ids=["hist_gradient_boosting", "logistic_regression"]
+)
+def test_explanations_reproduce_the_models_log_odds(
+    request: pytest.FixtureRequest, server: str, rows: tuple[pd.DataFrame, list[str]]
+):
+    """Through the real server, for each model kind: base value + contributions = decision_function."""
+    served: Served = request.getfixturevalue(server)
+    pipeline, metadata = load_model(served.repo / "models")
+    assert metadata["model_kind"] == request.node.callspec.id
+    batch = rows[0].iloc[200:240]
+    sent = _records(batch)
+    sent[0]["workclass"] = None  # a missing value is explained too
+
+    response = httpx.post(f"{served.url}/explain", json={"records": sent}, timeout=120)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_version"] == metadata["model_version"]
+    frame = pd.DataFrame(sent).astype(batch.dtypes.to_dict())
+    log_odds = pipeline.decision_function(frame)  # the positive label is classes_[1] here
+    assert list(pipeline.classes_).index(metadata["target"]["positive"]) == 1
+    for record, explanation, expected in zip(sent, body["explanations"], log_odds, strict=True):
+        contributions = explanation["contributions"]
+        total = explanation["base_value"] + sum(c["contribution"] for c in contributions)
+        assert abs(total - expected) <= 1e-6
+        assert abs(explanation["score"] - expected) <= 1e-6
+        assert sorted(c["feature"] for c in contributions) == sorted(rows[1])
+        sizes = [abs(c["contribution"]) for c in contributions]
+        assert sizes == sorted(sizes, reverse=True)
+        assert all(c["value"] == record.get(c["feature"]) for c in contributions)
+
+
+def test_explain_takes_the_same_records_and_limits_as_predict(
+    served: Served, rows: tuple[pd.DataFrame, list[str]]
+):
+    url = f"{served.url}/explain"
+    record = _records(rows[0].iloc[:1])[0]
+    for body, status, text in [
+        ({"records": [_one(rows, age=250)]}, 422, "records[0].age"),
+        ({"records": []}, 422, "at least 1"),
+        ({"records": [record] * (MAX_RECORDS + 1)}, 422, f"at most {MAX_RECORDS}"),
+        ({"records": [record], "debug": True}, 422, "debug: unknown field"),
+    ]:
+        response = httpx.post(url, json=body, timeout=60)
+        assert response.status_code == status, response.text
+        assert text in response.json()["error"]
+    assert (
+        httpx.post(
+            url, content=json.dumps({"records": [record]}), headers={"content-type": "text/plain"}
+        ).status_code
+        == 415
+    )
+    assert "Traceback" not in served.log.read_text()
 
 
 def test_metadata_endpoint(served: Served):
@@ -446,7 +664,7 @@ def test_openapi_spec_is_valid(served: Served):
     foreign = {"TaskStatusResponse"}
     ours = [e for e in errors if not (len(e.path) > 2 and e.path[2] in foreign)]
     assert not ours, "\n".join(str(e) for e in ours)
-    assert {"/predict", "/metadata", "/readyz", "/metrics"} <= set(spec["paths"])
+    assert {"/predict", "/explain", "/metadata", "/readyz", "/metrics"} <= set(spec["paths"])
     record = spec["components"]["schemas"]["Record"]
     assert record["additionalProperties"] is False
     assert "age" in record["required"]
@@ -454,7 +672,7 @@ def test_openapi_spec_is_valid(served: Served):
     assert record["properties"]["workclass"]["nullable"] is True
 
 
-@pytest.mark.parametrize("path", ["/predict", "/metadata"])
+@pytest.mark.parametrize("path", ["/predict", "/explain", "/metadata"])
 def test_fuzzed_requests_never_get_a_server_error(served: Served, path: str):
     """Property-based requests generated from the service's own OpenAPI spec (schemathesis)."""
     schema = schemathesis.openapi.from_url(f"{served.url}/docs.json")

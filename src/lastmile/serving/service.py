@@ -10,10 +10,15 @@ with a 4xx that names the field, the value and the rule, before BentoML sees it.
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import gc
 import json
 import logging
 import os
+import uuid
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,8 +36,21 @@ from starlette.responses import JSONResponse
 
 from lastmile.contract import load_contract
 from lastmile.model import load_model, positive_proba
+from lastmile.monitoring.prediction_log import (
+    DROP_REASONS,
+    LogSettings,
+    PredictionLog,
+    Scored,
+    make_sink,
+    utc_now,
+)
+from lastmile.serving.explain import Explainer
 from lastmile.serving.packaging import CONTRACT_FILE, MODEL_NAME, model_metadata
 from lastmile.serving.records import RecordBase, describe_errors, record_model, to_frame
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter as PromCounter
+    from prometheus_client import Histogram
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -105,9 +123,10 @@ MAX_BODY_BYTES = _env_int("LASTMILE_MAX_BODY_BYTES", max(1 << 20, MAX_RECORDS * 
 MAX_BATCH_RECORDS = 1000
 # How long a request may wait for the model before the batcher refuses it with a 503 (by its own
 # estimate). A request's parts are queued from its arrival, so this must exceed the time the largest
-# allowed request takes on a busy machine (about 2.5 s for 10,000 records here, docs/serving.md).
+# allowed request takes on a busy machine (2-4 s for 10,000 records here, docs/serving.md).
 MAX_LATENCY_MS = _env_int("LASTMILE_MAX_LATENCY_MS", 5_000)
 VERSION_HEADER = "x-model-version"
+REQUEST_ID_HEADER = "x-request-id"
 # The one body type the API reads (parameters other than a UTF-8 charset are refused too).
 JSON_MEDIA_TYPE = "application/json"
 # A body refused before it was read is read and dropped up to these bounds before the answer: a client
@@ -117,8 +136,11 @@ DRAIN_MAX_SECONDS = 10.0
 # Bodies above this size are validated in a worker thread, so that the event loop (and with it the
 # health endpoints) is not held for the tens of ms pydantic takes; smaller ones are not worth the hop.
 VALIDATE_OFF_LOOP_BYTES = 64 << 10
-# Where `RequestGuard` leaves the validated request for the API's input spec (ASGI scope key).
+# Where `RequestGuard` leaves the validated request and the request id for the API (ASGI scope keys).
 VALIDATED_SCOPE_KEY = "lastmile.validated"
+REQUEST_ID_SCOPE_KEY = "lastmile.request_id"
+# Read at import, so that bad settings stop the server at start with a message naming the variable.
+LOG_SETTINGS = LogSettings.from_env()
 
 
 class ServiceArgs(BaseModel):
@@ -143,6 +165,7 @@ POSITIVE: str = METADATA.info.target.positive
 NEGATIVE: str = METADATA.info.negative
 THRESHOLD: float = METADATA.info.threshold  # the model's own: loading fails without one
 MODEL_VERSION: str = METADATA.info.model_version
+SENSITIVE: list[str] = METADATA.info.features.sensitive
 
 if TYPE_CHECKING:
     Record = RecordBase
@@ -156,6 +179,75 @@ Records = Annotated[
 ]
 
 
+class ModelMetrics:
+    """The model's Prometheus metrics, served on BentoML's /metrics beside its own."""
+
+    def __init__(self) -> None:
+        # Imported here, in the worker: BentoML sets PROMETHEUS_MULTIPROC_DIR after importing this
+        # module, and prometheus_client picks its multiprocess storage when first imported.
+        from prometheus_client import Counter, Histogram
+
+        self.predictions: PromCounter = Counter(
+            "lastmile_predictions", "Scored records by predicted label.", ["label"]
+        )
+        self.positive_probability: Histogram = Histogram(
+            "lastmile_positive_probability",
+            f"Probability of the positive label ({POSITIVE}) per scored record.",
+            buckets=[k / 10 for k in range(1, 11)],
+        )
+        self.invalid_requests: PromCounter = Counter(
+            "lastmile_invalid_requests",
+            "Refused requests by field (a contract column, `(unknown)`, `records` or `(body)`) and rule.",
+            ["field", "rule"],
+        )
+        self.request_records: Histogram = Histogram(
+            "lastmile_request_records",
+            "Records per valid /predict request.",
+            buckets=[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000],
+        )
+        self.log_dropped: PromCounter = Counter(
+            "lastmile_prediction_log_dropped_records",
+            "Scored records the prediction log could not write, by reason (queue_full, sink_error).",
+            ["reason"],
+        )
+
+        # Known label values start at 0, so that dashboards and alerts see them before the first event.
+        for label in (POSITIVE, NEGATIVE):
+            self.predictions.labels(label=label)
+        for reason in DROP_REASONS:
+            self.log_dropped.labels(reason=reason)
+
+    def dropped(self, reason: str, count: int) -> None:
+        self.log_dropped.labels(reason=reason).inc(count)
+
+
+@functools.cache
+def model_metrics() -> ModelMetrics:
+    """The worker's metrics, created on first use (after BentoML has set up Prometheus)."""
+    return ModelMetrics()
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """The request being answered, from its input spec to its response (same task, same context)."""
+
+    request_id: str
+    records: list[RecordBase]
+
+
+SCORING: contextvars.ContextVar[Scoring] = contextvars.ContextVar("lastmile_scoring")
+
+
+@dataclass
+class Worker:
+    """What the service opened at start and the request path's class methods use."""
+
+    prediction_log: PredictionLog | None = None
+
+
+WORKER = Worker()
+
+
 class PredictRequest(IOMixin, BaseModel):  # type: ignore[misc]
     """The body of `POST /predict`."""
 
@@ -166,7 +258,12 @@ class PredictRequest(IOMixin, BaseModel):  # type: ignore[misc]
     async def from_http_request(cls, request: Request, serde: Any) -> PredictRequest:
         """The body `RequestGuard` has validated (it answers invalid ones itself): not parsed twice."""
         validated: PredictRequest = request.scope[VALIDATED_SCOPE_KEY]
+        SCORING.set(Scoring(request.scope[REQUEST_ID_SCOPE_KEY], validated.records))
         return validated
+
+
+class ExplainRequest(PredictRequest):
+    """The body of `POST /explain`: the same records, checked the same way, as `/predict`."""
 
 
 class Prediction(BaseModel):
@@ -185,8 +282,40 @@ class PredictResponse(IOMixin, BaseModel):  # type: ignore[misc]
 
     @classmethod
     async def to_http_response(cls, obj: Any, serde: Any) -> Any:
+        if WORKER.prediction_log is not None:
+            scoring = SCORING.get()
+            WORKER.prediction_log.submit(Scored(scoring.request_id, utc_now(), scoring.records, obj))
         body = cls.model_construct(model_version=MODEL_VERSION, predictions=obj)
         return await super().to_http_response(body, serde)
+
+
+class Contribution(BaseModel):
+    feature: str
+    value: Annotated[
+        str | int | float | None,
+        # OpenAPI 3.0 (what BentoML declares) says `nullable`, not pydantic's `anyOf` with null.
+        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}], "nullable": True}),
+    ] = Field(description="The record's value (null if missing).")
+    contribution: float = Field(description="What the feature adds to the log-odds of the positive label.")
+
+
+class Explanation(BaseModel):
+    base_value: float = Field(
+        description="Log-odds of the positive label before any feature is known (the training average)."
+    )
+    score: float = Field(
+        description="The model's log-odds of the positive label: base_value plus the contributions."
+    )
+    contributions: list[Contribution] = Field(
+        description="One per model feature, largest |contribution| first."
+    )
+
+
+class ExplainResponse(BaseModel):
+    """The body of a `POST /explain` answer."""
+
+    model_version: str
+    explanations: list[Explanation] = Field(description="One explanation per record, in request order.")
 
 
 class ModelMetadata(BaseModel):
@@ -265,9 +394,13 @@ class RequestGuard:
     client reads the 4xx rather than a reset connection.
     """
 
-    def __init__(self, app: ASGIApp, *, predict_path: str = "/predict") -> None:
+    def __init__(
+        self, app: ASGIApp, *, predict_path: str = "/predict", explain_path: str = "/explain"
+    ) -> None:
         self.app = app
         self.predict_path = predict_path
+        # The endpoints that take records: their bodies are validated here, in full.
+        self.record_paths = frozenset({predict_path, explain_path})
         self.version = MODEL_VERSION.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -275,9 +408,16 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
 
+        request_id = uuid.uuid4().hex
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
+
         async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (VERSION_HEADER.encode(), self.version)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (VERSION_HEADER.encode(), self.version),
+                    (REQUEST_ID_HEADER.encode(), request_id.encode()),
+                ]
             await send(message)
 
         if scope["path"] == "/" and scope["method"] in ("GET", "HEAD"):
@@ -302,6 +442,7 @@ class RequestGuard:
         self, headers: dict[str, str], receive: Receive, send: Send, status: int, error: str
     ) -> None:
         """Answer before the body is read: drain it first unless the client waits for 100 Continue."""
+        model_metrics().invalid_requests.labels(field="(body)", rule=REFUSED_UNREAD[status]).inc()
         if headers.get("expect", "").lower() != "100-continue":
             await _drain(receive)
         await self._refuse(send, status, {"error": error}, close=True)
@@ -336,14 +477,18 @@ class RequestGuard:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if scope["path"] == self.predict_path:
+        if scope["path"] in self.record_paths:
             if len(body) > VALIDATE_OFF_LOOP_BYTES:
                 checked = await anyio.to_thread.run_sync(_check_body, body)
             else:
                 checked = _check_body(body)
-            if isinstance(checked, tuple):
-                await self._refuse(send, *checked)
+            if isinstance(checked, Invalid):
+                for field, rule in checked.broken:
+                    model_metrics().invalid_requests.labels(field=field, rule=rule).inc()
+                await self._refuse(send, checked.status, checked.body)
                 return
+            if scope["path"] == self.predict_path:
+                model_metrics().request_records.observe(len(checked.records))
             scope[VALIDATED_SCOPE_KEY] = checked
 
         replayed = False
@@ -358,22 +503,49 @@ class RequestGuard:
         await self.app(scope, replay, send)
 
 
-def _check_body(body: bytes) -> PredictRequest | tuple[int, dict[str, Any]]:
-    """The validated request, or the status and error body to answer with."""
+REFUSED_UNREAD = {413: "too_large", 415: "media_type"}
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A refused body: the answer, and the (field, rule) pairs it broke, for the metrics."""
+
+    status: int
+    body: dict[str, Any]
+    broken: frozenset[tuple[str, str]]
+
+
+def _metric_field(loc: tuple[str | int, ...]) -> str:
+    """A label with few values: the contract column, else where in the body the problem is."""
+    if len(loc) >= 3 and loc[0] == "records" and isinstance(loc[1], int):
+        column = str(loc[2])
+        return column if column in CONTRACT.columns else "(unknown)"
+    return "records" if loc and loc[0] == "records" else "(body)"
+
+
+def _check_body(body: bytes) -> PredictRequest | Invalid:
+    """The validated request, or why it is refused."""
     if not body.strip():
-        return 400, {"error": 'request body is empty: send {"records": [{...}, ...]} as JSON.'}
+        error = 'request body is empty: send {"records": [{...}, ...]} as JSON.'
+        return Invalid(400, {"error": error}, frozenset({("(body)", "empty")}))
     try:
         return PredictRequest.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        if first["type"] == "json_invalid":
-            return 400, {"error": f"malformed JSON: {first['ctx']['error']}", "problems": [], "count": 1}
-        return 422, describe_errors(exc)
+        errors = exc.errors(include_url=False)
+        if errors[0]["type"] == "json_invalid":
+            error = f"malformed JSON: {errors[0]['ctx']['error']}"
+            return Invalid(
+                400, {"error": error, "problems": [], "count": 1}, frozenset({("(body)", "json_invalid")})
+            )
+        broken = frozenset((_metric_field(tuple(e["loc"])), str(e["type"])) for e in errors)
+        return Invalid(422, describe_errors(exc), broken)
 
 
 @bentoml.service(
     name="lastmile",
     workers=1,
+    # BentoML runs sync APIs in this many threads: a long /explain must not hold up /predict's batches.
+    threads=2,
     traffic={"timeout": 60},
     labels={"project": "lastmile", "model": MODEL_NAME},
 )
@@ -384,6 +556,7 @@ class IncomeClassifier:
 
     def __init__(self) -> None:
         self.pipeline, _ = load_model(Path(self.model.path))
+        self.explainer = Explainer(self.pipeline, FEATURES, POSITIVE)
         # The loaded model lives as long as the process: move it out of the collector's sight, so
         # full collections stay short (they caused rare 100+ ms stalls under load).
         gc.collect()
@@ -391,7 +564,30 @@ class IncomeClassifier:
         self.model_info = ModelMetadata.model_validate(
             {**METADATA.as_dict(), "model_tag": str(self.model.tag), "max_records": MAX_RECORDS}
         )
-        log.info("Serving %s (model version %s)", self.model.tag, MODEL_VERSION)
+        self.metrics = model_metrics()
+        sink = make_sink(LOG_SETTINGS)
+        if sink is not None:
+            WORKER.prediction_log = PredictionLog(
+                sink,
+                model_version=MODEL_VERSION,
+                sensitive=SENSITIVE,
+                sensitive_mode=LOG_SETTINGS.sensitive,
+                hash_key=LOG_SETTINGS.hash_key,
+                queue_records=LOG_SETTINGS.queue_records,
+                on_drop=self.metrics.dropped,
+            )
+        log.info(
+            "Serving %s (model version %s); prediction log: %s",
+            self.model.tag,
+            MODEL_VERSION,
+            "off" if sink is None else getattr(sink, "path", LOG_SETTINGS.sink),
+        )
+
+    @bentoml.on_shutdown  # type: ignore[untyped-decorator]
+    def close_prediction_log(self) -> None:
+        """Write what the prediction log still holds before the worker exits."""
+        if WORKER.prediction_log is not None:
+            WORKER.prediction_log.close()
 
     @bentoml.api(  # type: ignore[untyped-decorator]
         batchable=True,
@@ -408,10 +604,35 @@ class IncomeClassifier:
         frame = to_frame(records, CONTRACT, FEATURES)
         proba = positive_proba(self.pipeline, frame, POSITIVE)
         labels = np.where(proba >= THRESHOLD, POSITIVE, NEGATIVE)
+        for label, count in Counter(labels.tolist()).items():
+            self.metrics.predictions.labels(label=label).inc(count)
+        for p in proba.tolist():
+            self.metrics.positive_probability.observe(p)
         return [
             Prediction.model_construct(label=str(label), probability=float(p))
             for label, p in zip(labels, proba, strict=True)
         ]
+
+    @bentoml.api(route="/explain", input_spec=ExplainRequest)  # type: ignore[untyped-decorator]
+    def explain(self, records: Records) -> ExplainResponse:
+        """Per record: the base value and each feature's exact contribution to the log-odds."""
+        explained = self.explainer.explain(to_frame(records, CONTRACT, FEATURES))
+        explanations = []
+        for record, contributions, score in zip(
+            records, explained.contributions, explained.score, strict=True
+        ):
+            ranked = sorted(zip(FEATURES, contributions.tolist(), strict=True), key=lambda fc: -abs(fc[1]))
+            explanations.append(
+                Explanation(
+                    base_value=explained.base,
+                    score=float(score),
+                    contributions=[
+                        Contribution(feature=feature, value=getattr(record, feature), contribution=value)
+                        for feature, value in ranked
+                    ],
+                )
+            )
+        return ExplainResponse(model_version=MODEL_VERSION, explanations=explanations)
 
     @bentoml.api(route="/metadata")  # type: ignore[untyped-decorator]
     def metadata(self) -> ModelMetadata:
