@@ -206,7 +206,7 @@ def _restore(repo: Path) -> None:
     run(["git", "checkout", "--", "params.yaml", "contract.yaml", "reports"], cwd=repo)
 
 
-def _set(repo: Path, file: str, dotted: str, value: object) -> None:
+def _set_config(repo: Path, file: str, dotted: str, value: object) -> None:
     raw = yaml.safe_load((repo / file).read_text(encoding="utf-8"))
     *parents, key = dotted.split(".")
     node = raw
@@ -222,7 +222,7 @@ def test_bad_configuration_fails_before_anything_is_removed(
 ) -> None:
     _restore(pipeline_repo)
     before = _untouched(pipeline_repo)
-    _set(pipeline_repo, file, key, value)
+    _set_config(pipeline_repo, file, key, value)
     try:
         result = run(["dvc", "repro"], cwd=pipeline_repo, check=False)
     finally:
