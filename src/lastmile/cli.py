@@ -204,13 +204,13 @@ def release_version(
     version: VersionOption = None,
     github_output: GithubOutputOption = None,
 ) -> None:
-    """Print the next version, its git tag and image tags as JSON (rule: `lastmile.release.prepare` docs)."""
-    from lastmile.release import prepare as release
+    """Print the next version, its git tag and image tags as JSON (rule: `lastmile.release.version` docs)."""
+    from lastmile.release import version as versions
 
     def run() -> str:
-        plan = release.plan_release(Path.cwd(), repository, version)
-        _append_outputs(github_output, release.github_outputs(plan))
-        return release.describe(plan)
+        plan = versions.plan_release(Path.cwd(), repository, version)
+        _append_outputs(github_output, versions.github_outputs(plan))
+        return versions.describe(plan)
 
     typer.echo(_guard(run))
 
@@ -224,11 +224,13 @@ def release_model_card(
 ) -> None:
     """Write the model card (intended use, data, metrics, gates, per-group metrics, limitations)."""
     from lastmile.data import write_text
-    from lastmile.release import prepare as release
+    from lastmile.release import model_card
+    from lastmile.release.version import plan_release
 
     def run() -> None:
-        plan = release.plan_release(Path.cwd(), repository, version)
-        write_text(out, release.render_model_card(plan, release.Evidence.load(Path.cwd()), _params(params)))
+        plan = plan_release(Path.cwd(), repository, version)
+        evidence = model_card.Evidence.load(Path.cwd())
+        write_text(out, model_card.render_model_card(plan, evidence, _params(params)))
         typer.echo(f"model card for {plan.version} written to {out}")
 
     _guard(run)
@@ -255,7 +257,7 @@ def release_prepare(
             params=_params(params),
             explicit_version=version,
         )
-        _append_outputs(github_output, release.github_outputs(done.plan, out))
+        _append_outputs(github_output, done.github_outputs())
         typer.echo(
             f"release {done.plan.version} ({done.plan.bump}) of bento {done.bento} prepared in {out}/:"
         )

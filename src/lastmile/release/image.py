@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("docker", "buildah", "podman")
 READY_TIMEOUT_S = 180.0
+BASE_IMAGE_FILE = Path("deploy/docker/base-image.Dockerfile")
+_BASE_IMAGE = re.compile(r"FROM\s+(?P<ref>[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+(?:@sha256:[0-9a-f]{64})?)\s*")
 
 
 class ImageError(LastmileError):
@@ -49,6 +51,23 @@ class SmokeResult:
     @property
     def passed(self) -> bool:
         return self.prediction_status == 200 and 400 <= self.bad_request_status < 500 and self.server_uid != 0
+
+
+def base_image(path: Path = BASE_IMAGE_FILE) -> str:
+    """The serving image's base (`name:tag[@sha256:...]`), from the file Dependabot keeps current."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ImageError(f"Cannot read the base image from {path}: {exc.strerror}.") from exc
+    froms = [line for line in lines if line.lstrip().upper().startswith("FROM")]
+    match = _BASE_IMAGE.fullmatch(froms[0].strip()) if len(froms) == 1 else None
+    if match is None:
+        raise ImageError(
+            f"{path} must hold exactly one line `FROM name:tag` or `FROM name:tag@sha256:<64 hex>`."
+        )
+    if "@sha256:" not in match["ref"]:
+        log.warning("the base image %s is not pinned by digest (%s)", match["ref"], path)
+    return match["ref"]
 
 
 def _run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
