@@ -215,27 +215,6 @@ def release_version(
     typer.echo(_guard(run))
 
 
-@release_app.command("model-card")
-def release_model_card(
-    out: Annotated[Path, typer.Option("--out", help="Markdown file to write.")] = Path("dist/model-card.md"),
-    repository: RepositoryOption = None,
-    version: VersionOption = None,
-    params: ParamsOption = paths.PARAMS,
-) -> None:
-    """Write the model card (intended use, data, metrics, gates, per-group metrics, limitations)."""
-    from lastmile.data import write_text
-    from lastmile.release import model_card
-    from lastmile.release.version import plan_release
-
-    def run() -> None:
-        plan = plan_release(Path.cwd(), repository, version)
-        evidence = model_card.Evidence.load(Path.cwd())
-        write_text(out, model_card.render_model_card(plan, evidence, _params(params)))
-        typer.echo(f"model card for {plan.version} written to {out}")
-
-    _guard(run)
-
-
 @release_app.command("prepare")
 def release_prepare(
     out: Annotated[Path, typer.Option("--out", help="Output folder (replaced).")] = Path("dist/release"),
@@ -340,16 +319,6 @@ def pr_artifact_pack(
 
     artifact = _guard(lambda: pr_artifact.pack(folder, pr_number))
     typer.echo(f"report for PR #{artifact.pr_number} ready: {artifact.conclusion} ({artifact.title})")
-
-
-@pr_artifact_app.command("validate")
-def pr_artifact_validate(
-    folder: Annotated[Path, typer.Argument(help="Downloaded report folder.")],
-) -> None:
-    """Check a downloaded report folder; print pr_number, conclusion and title as key=value lines."""
-    from lastmile.review import pr_artifact
-
-    typer.echo(_guard(lambda: pr_artifact.validate(folder)).outputs(), nl=False)
 
 
 # Where `lastmile monitor` writes (outside the DVC pipeline; not in paths.py, which lists its artifacts).

@@ -177,3 +177,20 @@ def test_readiness_wait_and_requests_over_http() -> None:
         assert image._post(port, "/predict", b'{"records": [{"age": "old"}]}') == (422, '{"error": "age"}')
     finally:
         server.shutdown()
+
+
+def test_buildah_smoke_takes_the_oci_local_tools_from_the_environment_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("OCI_LOCAL_TOOLS", raising=False)
+    with (
+        pytest.raises(image.ImageError, match="OCI_LOCAL_TOOLS is not set"),
+        image.running("localhost/lastmile:dev", "buildah", 20000),
+    ):
+        pass
+    monkeypatch.setenv("OCI_LOCAL_TOOLS", str(tmp_path))
+    with (
+        pytest.raises(image.ImageError, match=r"run-image\.sh not found: set OCI_LOCAL_TOOLS"),
+        image.running("localhost/lastmile:dev", "buildah", 20000),
+    ):
+        pass
