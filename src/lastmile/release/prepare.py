@@ -12,8 +12,6 @@ import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import chdir, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +24,7 @@ from lastmile.release.image import BASE_IMAGE_FILE, base_image
 from lastmile.release.model_card import Evidence, render_model_card, render_release_notes
 from lastmile.release.sbom import image_requirements, write_sbom
 from lastmile.release.version import ReleasePlan, github_outputs, plan_release
+from lastmile.serving.bentoml_adapter import copy_build_context
 
 log = logging.getLogger(__name__)
 
@@ -43,32 +42,13 @@ def _bento(tag: str) -> Any:
         ) from exc
 
 
-@contextmanager
-def _containerfile_context(bento: Any, enable_buildkit: bool) -> Iterator[Path]:
-    from bentoml._internal.container import construct_containerfile
-
-    # BentoML 1.4 resolves `docker.dockerfile_template` inside a temporary copy of the bento and
-    # refuses any path outside the working directory, so work from the temporary directory's parent.
-    with (
-        chdir(tempfile.gettempdir()),
-        construct_containerfile(bento, enable_buildkit=enable_buildkit) as (
-            context,
-            _,
-        ),
-    ):
-        yield Path(context)
-
-
-def write_build_context(bento_tag: str, out: Path, enable_buildkit: bool = True) -> Path:
+def write_build_context(bento_tag: str, out: Path) -> Path:
     """Copy the bento, its models and the generated Dockerfile into `out` (no container engine needed).
 
     `docker buildx build -f out/env/docker/Dockerfile out` then builds the same image as
     `bentoml containerize`.
     """
-    out = out.resolve()  # the context below is built from another working directory
-    with _containerfile_context(_bento(bento_tag), enable_buildkit) as context:
-        shutil.copytree(context, out, symlinks=True)
-    return out / DOCKERFILE_IN_CONTEXT
+    return copy_build_context(_bento(bento_tag), out) / DOCKERFILE_IN_CONTEXT
 
 
 def _image_python(bento: Any) -> str:
