@@ -14,7 +14,7 @@ from typing import Any
 import bentoml
 import pytest
 
-from lastmile.serving.bentoml_adapter import copy_build_context
+from lastmile.serving.bentoml_adapter import copy_build_context, patch_batching
 
 ADAPTER = "update src/lastmile/serving/bentoml_adapter.py (and this test)"
 
@@ -64,3 +64,47 @@ def test_the_working_directory_is_restored_when_building_the_context_fails(tmp_p
         copy_build_context(object(), tmp_path / "context")
     assert Path.cwd() == before
     assert not (tmp_path / "context").exists()
+
+
+def test_the_io_mixin_hooks_the_service_overrides() -> None:
+    mixin = _private("_bentoml_sdk.io_models", "IOMixin")
+    _parameters(mixin.from_http_request, "IOMixin.from_http_request", ["request", "serde"])
+    _parameters(mixin.to_http_response, "IOMixin.to_http_response", ["obj", "serde"])
+
+
+def test_the_batcher_classes_patch_batching_replaces() -> None:
+    dispatcher = importlib.import_module("bentoml._internal.marshal.dispatcher")
+    optimizer = _private("bentoml._internal.marshal.dispatcher", "Optimizer")
+    _parameters(optimizer.log_outbound, "Optimizer.log_outbound", ["self", "n", "wait", "duration"])
+    cork = _private("bentoml._internal.marshal.dispatcher", "CorkDispatcher")
+    if "fallback" not in inspect.signature(cork.__init__).parameters:
+        pytest.fail(f"BentoML {bentoml.__version__} changed CorkDispatcher (no `fallback`): {ADAPTER}")
+    # Both are looked up by name when used: replacing the module attributes is what takes effect.
+    if "Optimizer(" not in inspect.getsource(cork.__init__):
+        pytest.fail(
+            f"BentoML {bentoml.__version__} changed how CorkDispatcher builds its optimizer: {ADAPTER}"
+        )
+    _private("_bentoml_impl.server.app", "CorkDispatcher")
+    factory = _private("_bentoml_impl.server.app", "ServiceAppFactory")
+    if "CorkDispatcher(" not in inspect.getsource(factory):
+        pytest.fail(f"BentoML {bentoml.__version__} changed how the server builds batchers: {ADAPTER}")
+    assert dispatcher.Optimizer is optimizer
+
+
+def test_patch_batching_replaces_both_and_keeps_the_batcher_working(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The patched classes, built as BentoML builds them: no learned wait, the refusal is the answer."""
+    dispatcher = importlib.import_module("bentoml._internal.marshal.dispatcher")
+    server_app = importlib.import_module("_bentoml_impl.server.app")
+    # Undone after the test: other tests see BentoML as the service module leaves it.
+    monkeypatch.setattr(dispatcher, "Optimizer", dispatcher.Optimizer)
+    monkeypatch.setattr(server_app, "CorkDispatcher", server_app.CorkDispatcher)
+    refusal = object()
+    patch_batching(refused=lambda: refusal)
+
+    optimizer = dispatcher.Optimizer(max_latency=5.0)
+    for _ in range(optimizer.N_SKIPPED_SAMPLE + 1):  # BentoML skips the first samples
+        optimizer.log_outbound(n=10, wait=3.0, duration=0.5)
+    assert list(optimizer.o_stat) == [(10, 0.5, 0.0)]  # (records, duration, wait): the wait is not learned
+    batcher = server_app.CorkDispatcher(max_latency_in_ms=5000, max_batch_size=10)
+    assert isinstance(batcher.optimizer, dispatcher.Optimizer)
+    assert batcher.fallback() is refusal
