@@ -140,7 +140,8 @@ serve: bento ## Serve the current model on 127.0.0.1:PORT (default 3000) in the 
 
 # ---- release and image (docs/release.md)
 # IMAGE_BACKEND: the container tool `bentoml containerize` uses (docker, or buildah where there is no
-# Docker engine: source ../shared/tools/oci-local/env.sh first). Not part of `make test`.
+# Docker engine: source the oci-local tools' env.sh and set OCI_LOCAL_TOOLS to their folder, for
+# image-smoke; docs/release.md). Not part of `make test`.
 IMAGE_BACKEND ?= docker
 IMAGE ?= localhost/lastmile:dev
 RELEASE_DIR ?= dist/release

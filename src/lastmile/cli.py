@@ -204,34 +204,15 @@ def release_version(
     version: VersionOption = None,
     github_output: GithubOutputOption = None,
 ) -> None:
-    """Print the next version, its git tag and image tags as JSON (rule: `lastmile.release.prepare` docs)."""
-    from lastmile.release import prepare as release
+    """Print the next version, its git tag and image tags as JSON (rule: `lastmile.release.version` docs)."""
+    from lastmile.release import version as versions
 
     def run() -> str:
-        plan = release.plan_release(Path.cwd(), repository, version)
-        _append_outputs(github_output, release.github_outputs(plan))
-        return release.describe(plan)
+        plan = versions.plan_release(Path.cwd(), repository, version)
+        _append_outputs(github_output, versions.github_outputs(plan))
+        return versions.describe(plan)
 
     typer.echo(_guard(run))
-
-
-@release_app.command("model-card")
-def release_model_card(
-    out: Annotated[Path, typer.Option("--out", help="Markdown file to write.")] = Path("dist/model-card.md"),
-    repository: RepositoryOption = None,
-    version: VersionOption = None,
-    params: ParamsOption = paths.PARAMS,
-) -> None:
-    """Write the model card (intended use, data, metrics, gates, per-group metrics, limitations)."""
-    from lastmile.data import write_text
-    from lastmile.release import prepare as release
-
-    def run() -> None:
-        plan = release.plan_release(Path.cwd(), repository, version)
-        write_text(out, release.render_model_card(plan, release.Evidence.load(Path.cwd()), _params(params)))
-        typer.echo(f"model card for {plan.version} written to {out}")
-
-    _guard(run)
 
 
 @release_app.command("prepare")
@@ -255,7 +236,7 @@ def release_prepare(
             params=_params(params),
             explicit_version=version,
         )
-        _append_outputs(github_output, release.github_outputs(done.plan, out))
+        _append_outputs(github_output, done.github_outputs())
         typer.echo(
             f"release {done.plan.version} ({done.plan.bump}) of bento {done.bento} prepared in {out}/:"
         )
@@ -338,16 +319,6 @@ def pr_artifact_pack(
 
     artifact = _guard(lambda: pr_artifact.pack(folder, pr_number))
     typer.echo(f"report for PR #{artifact.pr_number} ready: {artifact.conclusion} ({artifact.title})")
-
-
-@pr_artifact_app.command("validate")
-def pr_artifact_validate(
-    folder: Annotated[Path, typer.Argument(help="Downloaded report folder.")],
-) -> None:
-    """Check a downloaded report folder; print pr_number, conclusion and title as key=value lines."""
-    from lastmile.review import pr_artifact
-
-    typer.echo(_guard(lambda: pr_artifact.validate(folder)).outputs(), nl=False)
 
 
 # Where `lastmile monitor` writes (outside the DVC pipeline; not in paths.py, which lists its artifacts).

@@ -29,7 +29,6 @@ from fairlearn.metrics import (
 
 from lastmile.metrics import DIGITS
 
-MEASURES = ("demographic_parity_difference", "equalized_odds_difference")
 GROUP_RATES = ("selection_rate", "true_positive_rate", "false_positive_rate")
 
 

@@ -1,8 +1,8 @@
 """The serving image: build it from the bento with `bentoml containerize`, then smoke-test it.
 
 The backend comes from `IMAGE_BACKEND` (`docker` by default). Where there is no Docker engine,
-`buildah` builds the same Dockerfile; `../shared/tools/oci-local/run-image.sh` (path from
-`OCI_LOCAL_TOOLS`) then runs the image, since buildah itself cannot serve it.
+`buildah` builds the same Dockerfile; the oci-local tools' `run-image.sh` (their folder from
+`OCI_LOCAL_TOOLS`, nothing else) then runs the image, since buildah itself cannot serve it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("docker", "buildah", "podman")
 READY_TIMEOUT_S = 180.0
+OCI_LOCAL_TOOLS = "OCI_LOCAL_TOOLS"  # the variable naming the oci-local tools folder (buildah only)
+BASE_IMAGE_FILE = Path("deploy/docker/base-image.Dockerfile")
+_BASE_IMAGE = re.compile(r"FROM\s+(?P<ref>[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+(?:@sha256:[0-9a-f]{64})?)\s*")
 
 
 class ImageError(LastmileError):
@@ -51,13 +54,30 @@ class SmokeResult:
         return self.prediction_status == 200 and 400 <= self.bad_request_status < 500 and self.server_uid != 0
 
 
+def base_image(path: Path = BASE_IMAGE_FILE) -> str:
+    """The serving image's base (`name:tag[@sha256:...]`), from the file Dependabot keeps current."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ImageError(f"Cannot read the base image from {path}: {exc.strerror}.") from exc
+    froms = [line for line in lines if line.lstrip().upper().startswith("FROM")]
+    match = _BASE_IMAGE.fullmatch(froms[0].strip()) if len(froms) == 1 else None
+    if match is None:
+        raise ImageError(
+            f"{path} must hold exactly one line `FROM name:tag` or `FROM name:tag@sha256:<64 hex>`."
+        )
+    if "@sha256:" not in match["ref"]:
+        log.warning("the base image %s is not pinned by digest (%s)", match["ref"], path)
+    return match["ref"]
+
+
 def _run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)
     except FileNotFoundError as exc:
         raise ImageError(
             f"{cmd[0]} is not installed. Set IMAGE_BACKEND to a container tool you have "
-            f"({', '.join(BACKENDS)}); on a machine without Docker see ../shared/tools/oci-local/."
+            f"({', '.join(BACKENDS)}); on a machine without Docker see docs/release.md, The image."
         ) from exc
 
 
@@ -103,9 +123,19 @@ def image_size_mb(image: str, backend: str) -> float:
     return float(result.stdout.strip()) / 1e6
 
 
-def _oci_local_tools() -> Path:
-    default = Path(__file__).resolve().parents[3] / "shared" / "tools" / "oci-local"
-    return Path(os.environ.get("OCI_LOCAL_TOOLS", default))
+def _run_image_script() -> Path:
+    """The oci-local tools' `run-image.sh`, from `OCI_LOCAL_TOOLS` only (no path of one machine)."""
+    folder = os.environ.get(OCI_LOCAL_TOOLS)
+    if not folder:
+        raise ImageError(
+            f"{OCI_LOCAL_TOOLS} is not set: buildah cannot run an image, so the smoke test starts it with "
+            f"the oci-local tools' run-image.sh. Set {OCI_LOCAL_TOOLS} to the folder holding it "
+            "(docs/release.md, The image)."
+        )
+    script = Path(folder) / "run-image.sh"
+    if not script.is_file():
+        raise ImageError(f"{script} not found: set {OCI_LOCAL_TOOLS} to the oci-local tools folder.")
+    return script
 
 
 @dataclass
@@ -134,9 +164,7 @@ def running(image: str, backend: str, port: int) -> Iterator[_Running]:
     _check_backend(backend)
     name = f"lastmile-smoke-{port}"
     if backend == "buildah":
-        script = _oci_local_tools() / "run-image.sh"
-        if not script.exists():
-            raise ImageError(f"{script} not found: set OCI_LOCAL_TOOLS to the oci-local tools folder.")
+        script = _run_image_script()
         start = _run([str(script), image, str(port)], timeout=READY_TIMEOUT_S + 30)
         if start.returncode != 0:
             raise ImageError(f"The image did not become ready:\n{start.stdout}\n{start.stderr}")

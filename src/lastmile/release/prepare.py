@@ -1,406 +1,34 @@
-"""Release: the next version, the image tags, the model card, the SBOM and the image build context.
+"""`lastmile release prepare`: everything a release publishes, written into one folder.
 
-`lastmile release prepare` does every step of `.github/workflows/release.yml` that needs no network
-and writes it all into one folder (`dist/release/` by default); the workflow then only tags, builds
-and pushes the image from that folder's build context, attests it and publishes the GitHub Release.
-`make release-dry-run` runs the same command on a laptop.
-
-Version rule (Conventional Commits, read from the commits since the last `vX.Y.Z` tag reachable
-from HEAD): a `type!:` subject or a `BREAKING CHANGE:` footer bumps the major version, a `feat:`
-subject the minor version, anything else the patch version. The first release is 0.1.0. A commit
-that already carries a `vX.Y.Z` tag keeps that version, so re-running a release reproduces it.
-An explicit version (`--version`, or the workflow's dispatch input) overrides the rule; it must be
-higher than every release tag in the repository (on any branch), unless it is the version already
-on HEAD. `latest` moves only with a new release that is higher than every existing one: a re-run
-for an already released commit, or a release below a tag of another branch, never moves it back.
+It does every step of `.github/workflows/release.yml` that needs no network and writes it all into
+one folder (`dist/release/` by default); the workflow then only tags, builds and pushes the image
+from that folder's build context, attests it and publishes the GitHub Release.
+`make release-dry-run` runs the same command on a laptop. The version rule: `lastmile.release.version`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import chdir, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from lastmile import artifacts, git, paths
-from lastmile.artifacts import FairnessReport, GatesReport, MetricsReport, ModelInfo
-from lastmile.data import read_json, write_json, write_text
-from lastmile.errors import LastmileError
-from lastmile.metrics import BRIEF, METRICS
-from lastmile.model import load_metadata
+from lastmile.data import write_json, write_text
 from lastmile.params import Params
+from lastmile.release import ReleaseError
+from lastmile.release.image import BASE_IMAGE_FILE, base_image
+from lastmile.release.model_card import Evidence, render_model_card, render_release_notes
+from lastmile.release.sbom import image_requirements, write_sbom
+from lastmile.release.version import ReleasePlan, github_outputs, plan_release
+from lastmile.serving.bentoml_adapter import copy_build_context
 
 log = logging.getLogger(__name__)
 
-REGISTRY = "ghcr.io"
-FIRST_VERSION = "0.1.0"
-LOCAL_REPOSITORY = "local/lastmile"
-_GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 DOCKERFILE_IN_CONTEXT = Path("env/docker/Dockerfile")
-BASE_IMAGE_FILE = Path("deploy/docker/base-image.Dockerfile")
-_BASE_IMAGE = re.compile(r"FROM\s+(?P<ref>[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+(?:@sha256:[0-9a-f]{64})?)\s*")
-_TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
-_BREAKING_SUBJECT = re.compile(r"^[a-zA-Z]+(\([^)]*\))?!:")
-_FEATURE_SUBJECT = re.compile(r"^feat(\([^)]*\))?:")
-MAX_NOTED_COMMITS = 30
-
-Bump = Literal["major", "minor", "patch", "first", "explicit", "none"]
-
-
-class ReleaseError(LastmileError):
-    """A release cannot be prepared as asked (bad version, failed gates, missing bento...)."""
-
-
-@dataclass(frozen=True, order=True)
-class Version:
-    major: int
-    minor: int
-    patch: int
-
-    @classmethod
-    def parse(cls, text: str) -> Version:
-        match = _TAG.match(text if text.startswith("v") else f"v{text}")
-        if not match:
-            raise ReleaseError(f"{text!r} is not a semantic version: expected MAJOR.MINOR.PATCH, e.g. 1.4.0.")
-        return cls(*(int(part) for part in match.groups()))
-
-    def bump(self, kind: Bump) -> Version:
-        if kind == "major":
-            return Version(self.major + 1, 0, 0)
-        if kind == "minor":
-            return Version(self.major, self.minor + 1, 0)
-        return Version(self.major, self.minor, self.patch + 1)
-
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.patch}"
-
-
-@dataclass(frozen=True)
-class Commit:
-    sha: str
-    subject: str
-    body: str = ""
-
-
-@dataclass(frozen=True)
-class ReleasePlan:
-    """What a release of HEAD is called: version, git tag, image references."""
-
-    version: str
-    tag: str
-    previous_tag: str | None
-    bump: Bump
-    commit: str
-    commits: list[Commit] = field(default_factory=list)
-    image: str = ""
-    image_tags: list[str] = field(default_factory=list)
-    latest: bool = False  # the image's `latest` tag and the GitHub Release's "latest" mark
-
-
-def _git(repo: Path, *args: str) -> str:
-    return git.run(*args, cwd=repo, error=ReleaseError)
-
-
-def _release_tags(repo: Path, merged_into: str) -> list[tuple[Version, str]]:
-    names = _git(repo, "tag", "--list", "v*", "--merged", merged_into).split()
-    return sorted((Version.parse(name), name) for name in names if _TAG.match(name))
-
-
-def _commits(repo: Path, since: str | None) -> list[Commit]:
-    # Unit and record separators cannot appear in commit messages typed by people.
-    text = _git(repo, "log", "--format=%H%x1f%s%x1f%b%x1e", f"{since}..HEAD" if since else "HEAD")
-    commits = []
-    for record in filter(None, (r.strip("\n") for r in text.split("\x1e"))):
-        sha, subject, body = record.split("\x1f")
-        commits.append(Commit(sha, subject.strip(), body.strip()))
-    return commits
-
-
-def bump_for(commits: list[Commit]) -> Bump:
-    """The semantic-version bump that a list of commits calls for (see the module docstring)."""
-    if any(_BREAKING_SUBJECT.match(c.subject) or "BREAKING CHANGE:" in c.body for c in commits):
-        return "major"
-    if any(_FEATURE_SUBJECT.match(c.subject) for c in commits):
-        return "minor"
-    return "patch"
-
-
-def image_name(repository: str) -> str:
-    """`owner/Repo` -> `ghcr.io/owner/repo` (registries require lower case)."""
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository):
-        raise ReleaseError(f"Repository {repository!r} is not of the form OWNER/NAME.")
-    return f"{REGISTRY}/{repository.lower()}"
-
-
-def default_repository(repo: Path) -> str:
-    """OWNER/NAME of the `origin` remote when it is on GitHub, else `local/lastmile`."""
-    try:
-        url = _git(repo, "remote", "get-url", "origin").strip()
-    except ReleaseError:
-        return LOCAL_REPOSITORY
-    match = _GITHUB_REMOTE.search(url)
-    return match.group(1) if match else LOCAL_REPOSITORY
-
-
-def plan_release(repo: Path, repository: str | None = None, explicit: str | None = None) -> ReleasePlan:
-    """Compute the version, tag and image tags for releasing the commit checked out in `repo`."""
-    repository = repository or default_repository(repo)
-    head = _git(repo, "rev-parse", "HEAD").strip()
-    on_head = [name for name in _git(repo, "tag", "--points-at", "HEAD").split() if _TAG.match(name)]
-    previous = [(v, name) for v, name in _release_tags(repo, "HEAD") if name not in on_head]
-    previous_version, previous_tag = previous[-1] if previous else (None, None)
-    every_tag = [name for name in _git(repo, "tag", "--list", "v*").split() if _TAG.match(name)]
-    highest = max(((Version.parse(name), name) for name in every_tag), default=None)
-    commits = _commits(repo, previous_tag)
-
-    bump: Bump
-    if explicit and (version := Version.parse(explicit)) in {Version.parse(name) for name in on_head}:
-        bump = "none"
-    elif explicit:
-        if highest and version <= highest[0]:
-            raise ReleaseError(
-                f"Version {version} is not higher than the last release {highest[1]}: choose a higher one."
-            )
-        bump = "explicit"
-    elif on_head:
-        version, bump = max(Version.parse(name) for name in on_head), "none"
-    elif previous_version is None:
-        version, bump = Version.parse(FIRST_VERSION), "first"
-    else:
-        bump = bump_for(commits)
-        version = previous_version.bump(bump)
-    latest = bump != "none" and (highest is None or version > highest[0])
-    image = image_name(repository)
-    return ReleasePlan(
-        version=str(version),
-        tag=f"v{version}",
-        previous_tag=previous_tag,
-        bump=bump,
-        commit=head,
-        commits=commits,
-        image=image,
-        image_tags=[f"{image}:{version}", f"{image}:{head}", *([f"{image}:latest"] if latest else [])],
-        latest=latest,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Model card and release notes
-
-
-def _optional_json(path: Path) -> Any:
-    return read_json(path) if path.exists() else None
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """Everything the pipeline wrote that a release describes."""
-
-    metadata: ModelInfo
-    metrics: MetricsReport
-    data_summary: dict[str, Any] | None
-    gates: GatesReport | None
-    fairness: FairnessReport | None
-
-    @classmethod
-    def load(cls, root: Path) -> Evidence:
-        gates, fairness = root / paths.GATES, root / paths.FAIRNESS
-        return cls(
-            metadata=load_metadata(root / paths.MODEL_DIR),
-            metrics=artifacts.read(root / paths.METRICS, MetricsReport),
-            data_summary=_optional_json(root / paths.DATA_SUMMARY),
-            gates=artifacts.read(gates, GatesReport) if gates.exists() else None,
-            fairness=artifacts.read(fairness, FairnessReport) if fairness.exists() else None,
-        )
-
-    def require_passed_gates(self) -> None:
-        if self.gates is not None and not self.gates.passed:
-            raise ReleaseError(
-                f"The quality gates failed ({', '.join(self.gates.failed) or 'see reports/gates.json'}): "
-                "a model that fails them is not released. Fix the model or the data, then re-run."
-            )
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join(" --- " for _ in header) + "|",
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
-
-
-def _gates_section(gates: GatesReport | None) -> list[str]:
-    if gates is None:
-        return ["No gate report (`reports/gates.json`) was found for this model.", ""]
-    rows = [
-        [g.name, g.kind, _number(g.value), _number(g.threshold), "pass" if g.passed else "FAIL"]
-        for g in gates.gates
-    ]
-    verdict = "all passed" if gates.passed else "FAILED"
-    return [
-        f"Verdict: **{verdict}**.",
-        "",
-        *_table(["gate", "kind", "value", "threshold", "result"], rows),
-        "",
-    ]
-
-
-def _fairness_section(fairness: FairnessReport | None) -> list[str]:
-    if not fairness or not fairness.root:
-        return [
-            "Per-group metrics were not computed for this model (`reports/fairness.json` is missing).",
-            "Do not use it for decisions about people before they are.",
-            "",
-        ]
-    lines: list[str] = []
-    for feature, report in fairness.root.items():
-        lines += [
-            f"**{feature}**: demographic parity difference "
-            f"{_number(report.demographic_parity_difference)}, equalized odds difference "
-            f"{_number(report.equalized_odds_difference)}.",
-            "",
-        ]
-        rows = [
-            [
-                str(group),
-                _number(stats.rows),
-                _number(stats.selection_rate),
-                _number(stats.true_positive_rate),
-                _number(stats.false_positive_rate),
-            ]
-            for group, stats in report.groups.items()
-        ]
-        lines += [*_table(["group", "rows", "selection rate", "TPR", "FPR"], rows), ""]
-    return lines
-
-
-def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> str:
-    """A Markdown model card (after Mitchell et al., 2019) from the pipeline's own outputs."""
-    meta, metrics, data = evidence.metadata, evidence.metrics.values, evidence.data_summary or {}
-    features = meta.features
-    positive = params.target.positive
-    metric_rows = [[m.name, _number(metrics[m.name])] for m in METRICS if m.name in metrics]
-    lines = [
-        f"# Model card: {params.target.column} classifier {plan.version}",
-        "",
-        "## Model details",
-        "",
-        *_table(
-            ["field", "value"],
-            [
-                ["release", f"`{plan.tag}` (commit `{plan.commit[:12]}`)"],
-                ["model version", f"`{meta.model_version}`"],
-                ["model", f"scikit-learn `Pipeline` ({meta.model_kind}), preprocessing inside"],
-                ["training data hash", f"`{meta.training_data_hash}`"],
-                ["image", f"`{plan.image_tags[0]}`" if plan.image_tags else "-"],
-                ["versions", ", ".join(f"{k} {v}" for k, v in sorted(meta.versions.items()))],
-            ],
-        ),
-        "",
-        "## Intended use",
-        "",
-        f"Estimates the probability that a person's annual income is `{positive}` from census-style "
-        "attributes, for research, teaching and as a template for MLOps pipelines. `POST /predict` "
-        "returns, per record, the predicted label and the positive-class probability.",
-        "",
-        "Out of scope: decisions about individuals (credit, hiring, housing, insurance, benefits) "
-        "or any use where an error harms a person. The model reproduces patterns of a 1994 census "
-        "extract and was not audited for such uses.",
-        "",
-        "## Data",
-        "",
-        f"- Source: `{data.get('source', params.data.source)}` "
-        "(UCI Adult, Becker & Kohavi 1996, CC BY 4.0, unless `params.yaml` points elsewhere), "
-        f"{_number(data.get('rows', '?'))} rows, data hash `{data.get('data_hash', '?')}`.",
-        f"- Target: `{params.target.column}`, positive class `{positive}` "
-        f"(positive rate {_number(data.get('positive_rate', '?'))}).",
-        f"- Training rows: {_number(meta.training_rows)}; test rows: "
-        f"{_number(evidence.metrics.test_rows)} (stratified split, seed {params.split.seed}).",
-        f"- Numeric features: {', '.join(features.numeric) or '-'}.",
-        f"- Categorical features: {', '.join(features.categorical) or '-'}.",
-        f"- Sensitive features (evaluated, not excluded): {', '.join(features.sensitive) or '-'}.",
-        "",
-        "## Metrics",
-        "",
-        f"On the held-out test split, decision threshold {_number(meta.threshold)}:",
-        "",
-        *_table(["metric", "value"], metric_rows),
-        "",
-        "## Quality gates",
-        "",
-        *_gates_section(evidence.gates),
-        "## Per-group metrics",
-        "",
-        *_fairness_section(evidence.fairness),
-        "## Limitations",
-        "",
-        "- The data is a 1994 US census extract: incomes, categories and their relation to income "
-        "have changed since; do not expect the metrics to hold on today's population.",
-        "- Groups with few rows (several `race` and `native_country` values) have wide uncertainty; "
-        "per-group rates above are point estimates.",
-        "- Sex and race are inputs of the model: its scores differ across those groups "
-        "(see the per-group metrics) and reflect historical inequality in the data.",
-        "- Categories not seen in training are encoded as unknown; values outside the data contract "
-        "are rejected by the service.",
-        "- Probabilities are not guaranteed to be calibrated outside the test distribution "
-        "(see the calibration plot in the pipeline's reports).",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def render_release_notes(plan: ReleasePlan, evidence: Evidence) -> str:
-    metrics = evidence.metrics.values
-    since = f"since `{plan.previous_tag}`" if plan.previous_tag else "(first release)"
-    changes = [f"- {c.subject} (`{c.sha[:7]}`)" for c in plan.commits[:MAX_NOTED_COMMITS]]
-    if len(plan.commits) > MAX_NOTED_COMMITS:
-        changes.append(f"- ... and {len(plan.commits) - MAX_NOTED_COMMITS} earlier commits")
-    changes = changes or ["- No new commits."]
-    gate = "no gate report" if evidence.gates is None else ("passed" if evidence.gates.passed else "FAILED")
-    headline = ", ".join(f"{m.name} {_number(metrics[m.name])}" for m in BRIEF if m.name in metrics)
-    return "\n".join(
-        [
-            f"Model `{evidence.metadata.model_version}`: {headline}; quality gates {gate}.",
-            "",
-            "## Image",
-            "",
-            "```",
-            *plan.image_tags,
-            "```",
-            "",
-            f"Run it: `docker run --rm -p 3000:3000 {plan.image_tags[0] if plan.image_tags else plan.image}` "
-            "then `POST http://localhost:3000/predict`. Deploy it: `deploy/kubernetes/`, docs/release.md.",
-            "The image's SBOM (CycloneDX) and model card are attached; its build provenance is attested.",
-            "",
-            f"## Changes {since}",
-            "",
-            *changes,
-            "",
-        ]
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Bento, build context and SBOM
 
 
 def _bento(tag: str) -> Any:
@@ -414,99 +42,13 @@ def _bento(tag: str) -> Any:
         ) from exc
 
 
-@contextmanager
-def _containerfile_context(bento: Any, enable_buildkit: bool) -> Iterator[Path]:
-    from bentoml._internal.container import construct_containerfile
-
-    # BentoML 1.4 resolves `docker.dockerfile_template` inside a temporary copy of the bento and
-    # refuses any path outside the working directory, so work from the temporary directory's parent.
-    with (
-        chdir(tempfile.gettempdir()),
-        construct_containerfile(bento, enable_buildkit=enable_buildkit) as (
-            context,
-            _,
-        ),
-    ):
-        yield Path(context)
-
-
-def write_build_context(bento_tag: str, out: Path, enable_buildkit: bool = True) -> Path:
+def write_build_context(bento_tag: str, out: Path) -> Path:
     """Copy the bento, its models and the generated Dockerfile into `out` (no container engine needed).
 
     `docker buildx build -f out/env/docker/Dockerfile out` then builds the same image as
     `bentoml containerize`.
     """
-    out = out.resolve()  # the context below is built from another working directory
-    with _containerfile_context(_bento(bento_tag), enable_buildkit) as context:
-        shutil.copytree(context, out, symlinks=True)
-    return out / DOCKERFILE_IN_CONTEXT
-
-
-def image_requirements(requirements: str, python_version: str) -> str:
-    """The requirement lines that install in the image: markers evaluated for CPython on Linux x86-64.
-
-    A lock for several Pythons pins e.g. one numpy for 3.11 and another for 3.12+; only one is installed.
-    """
-    from packaging.markers import Marker
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    environment = {
-        "implementation_name": "cpython",
-        "platform_python_implementation": "CPython",
-        "os_name": "posix",
-        "sys_platform": "linux",
-        "platform_system": "Linux",
-        "platform_machine": "x86_64",
-        "python_version": python_version,
-        "python_full_version": f"{python_version}.0",
-    }
-    kept = []
-    for line in requirements.splitlines():
-        text = line.split(" #", 1)[0].strip()
-        if not text or text.startswith(("#", "-")):
-            continue
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement as exc:
-            raise ReleaseError(f"Unreadable requirement {text!r} in the bento: {exc}") from exc
-        marker: Marker | None = requirement.marker
-        if marker is None or marker.evaluate(environment):
-            requirement.marker = None
-            kept.append(str(requirement))
-    return "\n".join(kept) + "\n"
-
-
-def write_sbom(requirements: Path, out: Path, name: str, version: str) -> None:
-    """CycloneDX JSON of the Python packages the image installs (from the bento's pinned requirements)."""
-    pyproject = out.parent / ".sbom-component.toml"
-    # The SBOM's root component is the serving image, not this repository's Python package.
-    pyproject.write_text(f'[project]\nname = "{name}"\nversion = "{version}"\n', encoding="utf-8")
-    try:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cyclonedx_py",
-                "requirements",
-                str(requirements),
-                "--pyproject",
-                str(pyproject),
-                "--mc-type",
-                "application",
-                "--output-reproducible",
-                "--output-format",
-                "JSON",
-                "--output-file",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        pyproject.unlink(missing_ok=True)
-    if result.returncode != 0:
-        raise ReleaseError(f"Could not write the SBOM from {requirements}: {result.stderr.strip()}")
+    return copy_build_context(_bento(bento_tag), out) / DOCKERFILE_IN_CONTEXT
 
 
 def _image_python(bento: Any) -> str:
@@ -524,16 +66,25 @@ def _requirements(context: Path) -> Path:
     raise ReleaseError(f"The bento has no Python requirements under {context / 'env' / 'python'}.")
 
 
-# ---------------------------------------------------------------------------------------------
-# The whole dry run
-
-
 @dataclass(frozen=True)
 class Prepared:
     out: Path
     plan: ReleasePlan
     bento: str
     files: list[str]
+    root: Path
+
+    def github_outputs(self) -> str:
+        """The plan's outputs plus where the build context, its Dockerfile and the base image are."""
+        context = self.out / "context"
+        return github_outputs(
+            self.plan,
+            {
+                "context": str(context),
+                "dockerfile": str(context / DOCKERFILE_IN_CONTEXT),
+                "base_image": base_image(self.root / BASE_IMAGE_FILE),
+            },
+        )
 
 
 def prepare(
@@ -593,43 +144,4 @@ def prepare(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     files = sorted(p.name for p in out.iterdir())
-    return Prepared(out=out, plan=plan, bento=str(bento.tag), files=files)
-
-
-def base_image(path: Path = BASE_IMAGE_FILE) -> str:
-    """The serving image's base (`name:tag[@sha256:...]`), from the file Dependabot keeps current."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ReleaseError(f"Cannot read the base image from {path}: {exc.strerror}.") from exc
-    froms = [line for line in lines if line.lstrip().upper().startswith("FROM")]
-    match = _BASE_IMAGE.fullmatch(froms[0].strip()) if len(froms) == 1 else None
-    if match is None:
-        raise ReleaseError(
-            f"{path} must hold exactly one line `FROM name:tag` or `FROM name:tag@sha256:<64 hex>`."
-        )
-    if "@sha256:" not in match["ref"]:
-        log.warning("the base image %s is not pinned by digest (%s)", match["ref"], path)
-    return match["ref"]
-
-
-def github_outputs(plan: ReleasePlan, out: Path | None = None) -> str:
-    """`key=value` lines for `$GITHUB_OUTPUT`: what the workflow's later steps need."""
-    values = {
-        "version": plan.version,
-        "tag": plan.tag,
-        "previous_tag": plan.previous_tag or "",
-        "image": plan.image,
-        "image_tags": ",".join(plan.image_tags),
-        "already_released": str(plan.bump == "none").lower(),
-        "latest": str(plan.latest).lower(),
-    }
-    if out is not None:
-        values["context"] = str(out.resolve() / "context")
-        values["dockerfile"] = str(out.resolve() / "context" / DOCKERFILE_IN_CONTEXT)
-        values["base_image"] = base_image()
-    return "".join(f"{key}={value}\n" for key, value in values.items())
-
-
-def describe(plan: ReleasePlan) -> str:
-    return json.dumps({k: v for k, v in asdict(plan).items() if k != "commits"}, indent=2)
+    return Prepared(out=out, plan=plan, bento=str(bento.tag), files=files, root=root)

@@ -26,11 +26,6 @@ import anyio
 import anyio.to_thread
 import bentoml
 import numpy as np
-
-# No public way to shape a batchable API's request and response bodies (BentoML 1.4): the SDK's mixin.
-from _bentoml_impl.server import app as bentoml_app  # type: ignore[import-untyped]
-from _bentoml_sdk.io_models import IOMixin  # type: ignore[import-untyped]
-from bentoml._internal.marshal import dispatcher
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from starlette.responses import JSONResponse
 
@@ -44,6 +39,7 @@ from lastmile.monitoring.prediction_log import (
     make_sink,
     utc_now,
 )
+from lastmile.serving.bentoml_adapter import IOMixin, patch_batching
 from lastmile.serving.explain import Explainer
 from lastmile.serving.packaging import CONTRACT_FILE, MODEL_NAME, model_metadata
 from lastmile.serving.records import RecordBase, describe_errors, record_model, to_frame
@@ -59,22 +55,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("lastmile.serving.service")
 
 
-class _QueueingIsNotBatchingWait(dispatcher.Optimizer):
-    """BentoML's batching optimizer, minus the learned wait (measured in benchmarks/serving.py).
-
-    BentoML 1.4 holds each batch back by the average wait of recent batches. Under load, requests
-    wait behind the batch in flight, so that average grows to a batch's duration; afterwards every
-    lone caller is held that long (about 40 ms more at concurrency 1 after a burst, decaying 5 % per
-    5 s). Logging no wait keeps the rest: a batch is dispatched as soon as the model is free and
-    takes every request that queued meanwhile, and overload is still refused by latency estimate.
-    """
-
-    def log_outbound(self, n: int, wait: float, duration: float) -> None:
-        super().log_outbound(n=n, wait=0.0, duration=duration)
-
-
-dispatcher.Optimizer = _QueueingIsNotBatchingWait  # type: ignore[misc]  # used by every CorkDispatcher
-
 # How long a client should wait before retrying a request the server was too busy to queue.
 RETRY_AFTER_SECONDS = 1
 
@@ -89,20 +69,7 @@ def _busy() -> JSONResponse:
     )
 
 
-class _BusyIsAnAnswer(dispatcher.CorkDispatcher[Any, Any]):
-    """BentoML's batcher, whose refusal is a response instead of an exception.
-
-    BentoML 1.4 raises `ServiceUnavailable` from the batcher's fallback; its endpoint wrapper then
-    logs a full traceback per refused request and answers "An unexpected error has occurred". A
-    response returned by the fallback is passed through as it is (`api_endpoint`: `isinstance(output,
-    Response)`), so the client reads a 503 that says why, and the log gets one line.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **{**kwargs, "fallback": _busy})
-
-
-bentoml_app.CorkDispatcher = _BusyIsAnAnswer  # the class ServiceAppFactory builds each API's batcher from
+patch_batching(refused=_busy)  # at import: before BentoML builds the service's batchers
 
 
 def _env_int(name: str, default: int) -> int:

@@ -1,0 +1,113 @@
+"""The model card and the release notes, from what the pipeline wrote (metrics, gates, fairness).
+
+The prose lives in Jinja templates under `templates/`, which a user reads and edits like any Markdown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from lastmile import artifacts, paths
+from lastmile.artifacts import FairnessReport, GatesReport, MetricsReport, ModelInfo
+from lastmile.data import read_json
+from lastmile.metrics import BRIEF, METRICS
+from lastmile.model import load_metadata
+from lastmile.params import Params
+from lastmile.release import ReleaseError
+from lastmile.release.version import ReleasePlan
+
+MAX_NOTED_COMMITS = 30
+
+
+def _optional_json(path: Path) -> Any:
+    return read_json(path) if path.exists() else None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the pipeline wrote that a release describes."""
+
+    metadata: ModelInfo
+    metrics: MetricsReport
+    data_summary: dict[str, Any] | None
+    gates: GatesReport | None
+    fairness: FairnessReport | None
+
+    @classmethod
+    def load(cls, root: Path) -> Evidence:
+        gates, fairness = root / paths.GATES, root / paths.FAIRNESS
+        return cls(
+            metadata=load_metadata(root / paths.MODEL_DIR),
+            metrics=artifacts.read(root / paths.METRICS, MetricsReport),
+            data_summary=_optional_json(root / paths.DATA_SUMMARY),
+            gates=artifacts.read(gates, GatesReport) if gates.exists() else None,
+            fairness=artifacts.read(fairness, FairnessReport) if fairness.exists() else None,
+        )
+
+    def require_passed_gates(self) -> None:
+        if self.gates is not None and not self.gates.passed:
+            raise ReleaseError(
+                f"The quality gates failed ({', '.join(self.gates.failed) or 'see reports/gates.json'}): "
+                "a model that fails them is not released. Fix the model or the data, then re-run."
+            )
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("lastmile.release", "templates"),
+        # Markdown, not HTML: values are written as they are (only `.html` templates would be escaped).
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,  # a misspelt value in an edited template is an error, not ""
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["number"] = _number
+    return environment
+
+
+def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> str:
+    """A Markdown model card (after Mitchell et al., 2019): `templates/model_card.md.j2`."""
+    metrics = evidence.metrics.values
+    template = _templates().get_template("model_card.md.j2")
+    return template.render(
+        plan=plan,
+        params=params,
+        meta=evidence.metadata,
+        test_rows=evidence.metrics.test_rows,
+        data=evidence.data_summary or {},
+        gates=evidence.gates,
+        fairness=evidence.fairness.root if evidence.fairness else {},
+        headline=[(m.name, metrics[m.name]) for m in METRICS if m.name in metrics],
+    )
+
+
+def render_release_notes(plan: ReleasePlan, evidence: Evidence) -> str:
+    """The GitHub Release's notes: `templates/release_notes.md.j2`."""
+    metrics = evidence.metrics.values
+    gate = "no gate report" if evidence.gates is None else ("passed" if evidence.gates.passed else "FAILED")
+    template = _templates().get_template("release_notes.md.j2")
+    return template.render(
+        plan=plan,
+        meta=evidence.metadata,
+        headline=[(m.name, metrics[m.name]) for m in BRIEF if m.name in metrics],
+        gate=gate,
+        changes=plan.commits[:MAX_NOTED_COMMITS],
+        more=max(len(plan.commits) - MAX_NOTED_COMMITS, 0),
+    )
