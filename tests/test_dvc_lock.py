@@ -93,6 +93,14 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
 
 
+def _param(params: dict[str, Any], dotted: str) -> object:
+    """A section (`split`) or a dotted key (`evaluation.seed`), as dvc.yaml names parameters."""
+    node: object = params
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
 def stale_entries(root: Path) -> list[str]:
     """What in `root`'s dvc.yaml, params and source files differs from what its dvc.lock records."""
     stages = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
@@ -119,9 +127,9 @@ def stale_entries(root: Path) -> list[str]:
                 stale.append(f"{path} is a dependency of {name!r} that dvc.lock does not record")
             elif (root / path).is_file() and _md5(root / path) != entry.get("md5"):
                 stale.append(f"{path} changed since {name!r} last ran")
-        for section, value in lock.get("params", {}).get("params.yaml", {}).items():
-            if params.get(section) != value:
-                stale.append(f"params.yaml `{section}` changed since {name!r} last ran")
+        for key, value in lock.get("params", {}).get("params.yaml", {}).items():
+            if _param(params, key) != value:
+                stale.append(f"params.yaml `{key}` changed since {name!r} last ran")
     return stale
 
 
