@@ -439,16 +439,24 @@ def test_a_broken_log_sink_fails_no_request_and_is_counted(
     strained: Served, rows: tuple[pd.DataFrame, list[str]]
 ):
     dropped = "lastmile_prediction_log_dropped_records_total"
-    before = _metric(httpx.get(f"{strained.url}/metrics").text, dropped, reason="sink_error")
+
+    def dropped_and_scored() -> tuple[float, float]:
+        metrics = httpx.get(f"{strained.url}/metrics").text
+        return _metric(metrics, dropped, reason="sink_error"), _metric(
+            metrics, "lastmile_positive_probability_count"
+        )
+
+    def writer_caught_up() -> None:  # every record scored so far (earlier tests too) was dropped
+        lost, scored = dropped_and_scored()
+        assert lost == scored
+
+    _eventually(writer_caught_up, seconds=120)
+    before, _ = dropped_and_scored()
     for count in (1, 4, 10):
         response = _post(strained, {"records": _records(rows[0].iloc[:count])})
         assert response.status_code == 200, response.text
-
-    def all_counted() -> None:
-        after = _metric(httpx.get(f"{strained.url}/metrics").text, dropped, reason="sink_error")
-        assert after - before == 15
-
-    _eventually(all_counted)
+    _eventually(writer_caught_up, seconds=120)
+    assert dropped_and_scored()[0] - before == 15
     log = strained.log.read_text()
     assert "Traceback" not in log
     # Reported in the log, at most once a minute with the counts: not once per record.
@@ -467,7 +475,9 @@ def test_the_prediction_log_matches_the_responses(served: Served, rows: tuple[pd
 
     def logged() -> dict[str, list[dict[str, Any]]]:
         by_request: dict[str, list[dict[str, Any]]] = {}
-        for line in log_file.read_text(encoding="utf-8").splitlines():
+        text = log_file.read_text(encoding="utf-8")
+        # Only whole lines: the writer may be half-way through the last one.
+        for line in text[: text.rfind("\n") + 1].splitlines():
             entry = json.loads(line)
             by_request.setdefault(entry["request_id"], []).append(entry)
         return by_request
