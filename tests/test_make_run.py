@@ -14,9 +14,10 @@ from tests.conftest import ROOT, _copy_repo, git_add_commit, run, serving_env, s
 
 def _make(repo: Path, home: Path, *targets: str) -> str:
     """`make` in `repo` with this environment's tools (no `uv sync`), the BentoML store at `home`."""
-    synced = repo / ".venv/.synced"  # gitignored; newer than uv.lock: make sees the environment as set up
-    synced.parent.mkdir(exist_ok=True)
-    synced.touch()
+    # Gitignored markers, newer than uv.lock: make sees both environments (full and run-only) as set up.
+    (repo / ".venv").mkdir(exist_ok=True)
+    for marker in (".synced", ".synced-run"):
+        (repo / ".venv" / marker).touch()
     uv = shutil.which("uv") or str(ROOT / ".tools/bin/uv")
     result = run(
         ["make", "--no-print-directory", f"UV={uv}", *targets],

@@ -575,7 +575,7 @@ def test_explanations_reproduce_the_models_log_odds(
     """Through the real server, for each model kind: base value + contributions = decision_function."""
     served: Served = request.getfixturevalue(server)
     pipeline, metadata = load_model(served.repo / "models")
-    assert metadata["model_kind"] == request.node.callspec.id
+    assert metadata.model_kind == request.node.callspec.id
     batch = rows[0].iloc[200:240]
     sent = _records(batch)
     sent[0]["workclass"] = None  # a missing value is explained too
@@ -584,10 +584,10 @@ def test_explanations_reproduce_the_models_log_odds(
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["model_version"] == metadata["model_version"]
+    assert body["model_version"] == metadata.model_version
     frame = pd.DataFrame(sent).astype(batch.dtypes.to_dict())
     log_odds = pipeline.decision_function(frame)  # the positive label is classes_[1] here
-    assert list(pipeline.classes_).index(metadata["target"]["positive"]) == 1
+    assert list(pipeline.classes_).index(metadata.target.positive) == 1
     for record, explanation, expected in zip(sent, body["explanations"], log_odds, strict=True):
         contributions = explanation["contributions"]
         total = explanation["base_value"] + sum(c["contribution"] for c in contributions)

@@ -56,6 +56,7 @@ def _run(
     return evaluate.run(
         params,
         table=table or repo / "data/processed/test.parquet",
+        train_table=repo / "data/processed/train.parquet",
         model_dir=model_dir or repo / "models",
         out=evaluate.Outputs.under(out),
     )
