@@ -29,6 +29,8 @@ import pyarrow.json as pj
 from lastmile.errors import LastmileError
 
 LOG_SCHEMA = "lastmile.prediction/1"
+# How the service's log settings hide a sensitive column (`redacted` in a line).
+REDACTIONS = ("hash", "drop")
 # Arrow parses this much text per batch (about 3,000 logged records of ~350 bytes).
 BLOCK_BYTES = 1 << 20
 _LOG_NAME = re.compile(r"\.jsonl(?:\.(\d+))?(?:\.gz)?$")
@@ -86,10 +88,40 @@ def find_logs(location: str) -> list[LogFile]:
     return sorted(files, key=lambda f: (-f.rotation, f.url))
 
 
-def log_schema(numeric: list[str], categorical: list[str]) -> pa.Schema:
-    """The columns the monitor reads; other fields (request_id, label, other columns) are skipped."""
+def redactions(file: LogFile) -> dict[str, str]:
+    """The columns the service hashed or dropped in this file (`redacted` of its first record).
+
+    Empty if it says nothing, or if the file is unreadable: reading it then names the problem.
+    """
+    try:
+        with _open(file) as handle:
+            for line in handle:
+                if line.strip():
+                    item = json.loads(line)
+                    found = item.get("redacted") if isinstance(item, dict) else None
+                    if not isinstance(found, dict):
+                        return {}
+                    return {str(name): how for name, how in found.items() if how in REDACTIONS}
+    except (ValueError, OSError, EOFError, zlib.error):
+        return {}
+    return {}
+
+
+def log_schema(
+    numeric: list[str], categorical: list[str], redacted: dict[str, str] | None = None
+) -> pa.Schema:
+    """The columns the monitor reads; other fields (request_id, label, other columns) are skipped.
+
+    A hashed column is read as text whatever its kind; a dropped one is not read.
+    """
+    redacted = redacted or {}
+    kinds = [*((name, pa.float64()) for name in numeric), *((name, pa.string()) for name in categorical)]
     record = pa.struct(
-        [*((name, pa.float64()) for name in numeric), *((name, pa.string()) for name in categorical)]
+        [
+            (name, pa.string() if redacted.get(name) == "hash" else kind)
+            for name, kind in kinds
+            if redacted.get(name) != "drop"
+        ]
     )
     return pa.schema(
         [

@@ -29,6 +29,10 @@ from lastmile.monitoring.profile import CategoryReference, NumericReference, Pro
 from lastmile.params import MonitorParams
 
 SCORE = "probability"  # the name the prediction's score goes by in findings
+UNMONITORED = {
+    "hash": "hashed in the log (only its missing rate is compared)",
+    "drop": "dropped from the log",
+}
 Kind = Literal["numeric", "categorical", "score"]
 
 
@@ -109,14 +113,35 @@ class _Category:
         return labels, reference, window
 
 
-class _ContractCheck:
-    """Counts records that break the data contract, per feature and rule."""
+class _Hashed:
+    """A column the log holds hashed: only whether it is missing can be compared with training."""
 
-    def __init__(self, contract: Contract, numeric: list[str], categorical: list[str]) -> None:
+    def __init__(self, reference: NumericReference | CategoryReference) -> None:
+        self.reference = reference
+        self.rows = 0
+        self.missing = 0
+
+    def add(self, missing: np.ndarray) -> None:
+        self.rows += missing.size
+        self.missing += int(missing.sum())
+
+
+class _ContractCheck:
+    """Counts records that break the data contract, per feature and rule.
+
+    Of a hashed column only nullability can be checked (`columns` then holds its missing mask).
+    """
+
+    def __init__(
+        self, contract: Contract, numeric: list[str], categorical: list[str], hashed: list[str]
+    ) -> None:
         self.specs = {
-            name: contract.columns[name] for name in [*numeric, *categorical] if name in contract.columns
+            name: contract.columns[name]
+            for name in [*numeric, *categorical, *hashed]
+            if name in contract.columns
         }
         self.numeric = set(numeric)
+        self.hashed = set(hashed)
         self.broken: Counter[tuple[str, str]] = Counter()
         self.records = 0
 
@@ -145,7 +170,10 @@ class _ContractCheck:
     def add(self, columns: dict[str, Any], rows: int) -> None:
         any_broken = np.zeros(rows, dtype=bool)
         for name, spec in self.specs.items():
-            if name in self.numeric:
+            if name in self.hashed:
+                missing = columns[name]
+                rules = {"missing but not nullable": missing if not spec.nullable else np.zeros_like(missing)}
+            elif name in self.numeric:
                 rules = self._numeric_rules(spec, columns[name])
             else:
                 rules = self._category_rules(spec, columns[name])
@@ -187,6 +215,8 @@ class Assessment:
     invalid_by_rule: dict[str, int]
     settings: MonitorParams
     plots: dict[str, tuple[list[str], list[float], list[float]]] = field(default_factory=dict)
+    # Features whose distribution the log hides (the service's sensitive-column setting), and why.
+    not_monitored: dict[str, str] = field(default_factory=dict)
 
     @property
     def invalid_share(self) -> float:
@@ -265,14 +295,21 @@ def _window(batches: Iterable[pa.RecordBatch], window: Window) -> Iterator[pa.Re
         yield from recent
 
 
-def _all_batches(location: str, profile: Profile, stats_out: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+def _all_batches(files: list[logs.LogFile], profile: Profile) -> Iterator[pa.RecordBatch]:
     numeric = [n for n, r in profile.features.items() if isinstance(r, NumericReference)]
     categorical = [n for n, r in profile.features.items() if isinstance(r, CategoryReference)]
-    schema = logs.log_schema(numeric, categorical)
-    files = logs.find_logs(location)
-    stats_out["files"] = [f.url for f in files]
     for file in files:
-        yield from logs.read_batches(file, schema)
+        yield from logs.read_batches(file, logs.log_schema(numeric, categorical, logs.redactions(file)))
+
+
+def _redacted(files: list[logs.LogFile]) -> dict[str, str]:
+    """Columns hashed or dropped in any file of the log (dropped anywhere wins: it has gaps)."""
+    found: dict[str, str] = {}
+    for file in files:
+        for name, how in logs.redactions(file).items():
+            if found.get(name) != "drop":
+                found[name] = how
+    return found
 
 
 def assess(
@@ -283,16 +320,19 @@ def assess(
     window: Window = Window(),
 ) -> Assessment:
     """Read the window of the log at `location` and compare it with the profile."""
-    numeric = {n: _Numeric(r) for n, r in profile.features.items() if isinstance(r, NumericReference)}
-    categorical = {n: _Category(r) for n, r in profile.features.items() if isinstance(r, CategoryReference)}
+    files = logs.find_logs(location)
+    redacted = _redacted(files)
+    features = {n: r for n, r in profile.features.items() if n not in redacted}
+    numeric = {n: _Numeric(r) for n, r in features.items() if isinstance(r, NumericReference)}
+    categorical = {n: _Category(r) for n, r in features.items() if isinstance(r, CategoryReference)}
+    hashed = {n: _Hashed(r) for n, r in profile.features.items() if redacted.get(n) == "hash"}
     score = _Numeric(profile.score)
-    contract_check = _ContractCheck(contract, list(numeric), list(categorical))
+    contract_check = _ContractCheck(contract, list(numeric), list(categorical), list(hashed))
     versions: Counter[str] = Counter()
     first: Any = None
     last: Any = None
     records = 0
-    found: dict[str, Any] = {"files": []}
-    for batch in _window(_all_batches(location, profile, found), window):
+    for batch in _window(_all_batches(files, profile), window):
         record = batch.column("record")
         columns: dict[str, Any] = {}
         for name, accumulator in numeric.items():
@@ -302,6 +342,9 @@ def assess(
         for name, category in categorical.items():
             columns[name] = _Codes.of(record.field(name))
             category.add(columns[name])
+        for name, hidden in hashed.items():
+            columns[name] = record.field(name).is_null().to_numpy(zero_copy_only=False)
+            hidden.add(columns[name])
         score.add(np.asarray(batch.column("probability").to_numpy(zero_copy_only=False), dtype=float))
         contract_check.add(columns, batch.num_rows)
         for item in pc.value_counts(batch.column("model_version").fill_null("(none)")).to_pylist():
@@ -313,7 +356,7 @@ def assess(
     if records == 0:
         scope = " in the window" if window.since or window.last else ""
         raise logs.UnusableLogError(
-            f"No logged predictions{scope} at {location} ({len(found['files'])} file(s), all empty"
+            f"No logged predictions{scope} at {location} ({len(files)} file(s), all empty"
             f"{' or older than ' + window.since.isoformat() if window.since else ''}): nothing to judge."
         )
     if records < settings.min_records:
@@ -321,10 +364,10 @@ def assess(
             f"Only {records:,} logged predictions in the window at {location}: at least "
             f"{settings.min_records:,} are needed for a verdict (params.yaml monitor.min_records)."
         )
-    checks, plots = _checks(numeric, categorical, score, settings)
+    checks, plots = _checks(numeric, categorical, hashed, score, settings)
     return Assessment(
         records=records,
-        files=found["files"],
+        files=[f.url for f in files],
         first_time=first.isoformat() if first else None,
         last_time=last.isoformat() if last else None,
         model_versions=dict(versions.most_common()),
@@ -336,6 +379,9 @@ def assess(
         },
         settings=settings,
         plots=plots,
+        not_monitored={
+            name: UNMONITORED[how] for name, how in sorted(redacted.items()) if name in profile.features
+        },
     )
 
 
@@ -363,6 +409,7 @@ def _missing_check(
 def _checks(
     numeric: dict[str, _Numeric],
     categorical: dict[str, _Category],
+    hashed: dict[str, _Hashed],
     score: _Numeric,
     settings: MonitorParams,
 ) -> tuple[list[Check], dict[str, tuple[list[str], list[float], list[float]]]]:
@@ -409,6 +456,11 @@ def _checks(
         plots[name] = (labels, _shares(reference_counts), _shares(window_counts))
         checks.append(
             _missing_check(name, "categorical", category.reference, category.rows, category.missing, settings)
+        )
+    for name, hidden in hashed.items():
+        hidden_kind: Kind = "numeric" if isinstance(hidden.reference, NumericReference) else "categorical"
+        checks.append(
+            _missing_check(name, hidden_kind, hidden.reference, hidden.rows, hidden.missing, settings)
         )
     adjusted = stats.adjust([c.p_value for c in checks], settings.correction)
     for check, p_value in zip(checks, adjusted, strict=True):
