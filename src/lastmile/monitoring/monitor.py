@@ -75,16 +75,24 @@ class _Numeric:
 
 @dataclass(frozen=True)
 class _Codes:
-    """A batch's category column, dictionary-encoded: per row an index into `values`, -1 if missing."""
+    """A batch's category column, dictionary-encoded: per row an index into `values`.
+
+    A missing value has its own entry, None: Arrow then leaves the indices without nulls, so they
+    are read as they are, without a copy.
+    """
 
     codes: np.ndarray
-    values: list[str]
+    values: list[str | None]
 
     @classmethod
     def of(cls, column: pa.Array) -> _Codes:
-        encoded = pc.dictionary_encode(column)
-        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-        return cls(np.asarray(codes, dtype=np.int64), encoded.dictionary.to_pylist())
+        encoded = pc.dictionary_encode(column, null_encoding="encode")
+        return cls(encoded.indices.to_numpy(), encoded.dictionary.to_pylist())
+
+    def missing(self) -> np.ndarray:
+        if None not in self.values:
+            return np.zeros(self.codes.size, dtype=bool)
+        return np.asarray(self.codes == self.values.index(None))
 
 
 class _Category:
@@ -95,13 +103,13 @@ class _Category:
         self.missing = 0
 
     def add(self, column: _Codes) -> None:
-        present = column.codes[column.codes >= 0]
         self.rows += column.codes.size
-        self.missing += column.codes.size - present.size
         for value, count in zip(
-            column.values, np.bincount(present, minlength=len(column.values)), strict=True
+            column.values, np.bincount(column.codes, minlength=len(column.values)), strict=True
         ):
-            if count:
+            if value is None:
+                self.missing += int(count)
+            elif count:
                 self.counts[value] += int(count)
 
     def shares(self) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -147,7 +155,7 @@ class _ContractCheck:
 
     def _numeric_rules(self, spec: ColumnSpec, values: np.ndarray) -> dict[str, np.ndarray]:
         present = ~np.isnan(values)
-        rules = {"missing but not nullable": ~present if not spec.nullable else np.zeros_like(present)}
+        rules = {} if spec.nullable else {"missing but not nullable": ~present}
         with np.errstate(invalid="ignore"):
             if spec.min is not None:
                 rules[f"below the minimum {spec.min:g}"] = present & (values < spec.min)
@@ -158,12 +166,11 @@ class _ContractCheck:
         return rules
 
     def _category_rules(self, spec: ColumnSpec, column: _Codes) -> dict[str, np.ndarray]:
-        missing = column.codes < 0
-        rules = {"missing but not nullable": missing if not spec.nullable else np.zeros_like(missing)}
+        rules = {} if spec.nullable else {"missing but not nullable": column.missing()}
         if spec.values is not None:
             known = set(spec.values)
-            # Decided once per distinct value; the last entry answers for code -1 (missing).
-            allowed = np.array([value in known for value in column.values] + [True])
+            # Decided once per distinct value (a missing one is not a category: nullability decides).
+            allowed = np.array([value is None or value in known for value in column.values])
             rules["not an allowed category"] = ~allowed[column.codes]
         return rules
 
@@ -171,8 +178,7 @@ class _ContractCheck:
         any_broken = np.zeros(rows, dtype=bool)
         for name, spec in self.specs.items():
             if name in self.hashed:
-                missing = columns[name]
-                rules = {"missing but not nullable": missing if not spec.nullable else np.zeros_like(missing)}
+                rules = {} if spec.nullable else {"missing but not nullable": columns[name]}
             elif name in self.numeric:
                 rules = self._numeric_rules(spec, columns[name])
             else:
@@ -295,18 +301,20 @@ def _window(batches: Iterable[pa.RecordBatch], window: Window) -> Iterator[pa.Re
         yield from recent
 
 
-def _all_batches(files: list[logs.LogFile], profile: Profile) -> Iterator[pa.RecordBatch]:
+def _all_batches(
+    files: list[logs.LogFile], redacted: list[dict[str, str]], profile: Profile
+) -> Iterator[pa.RecordBatch]:
     numeric = [n for n, r in profile.features.items() if isinstance(r, NumericReference)]
     categorical = [n for n, r in profile.features.items() if isinstance(r, CategoryReference)]
-    for file in files:
-        yield from logs.read_batches(file, logs.log_schema(numeric, categorical, logs.redactions(file)))
+    for file, hidden in zip(files, redacted, strict=True):
+        yield from logs.read_batches(file, logs.log_schema(numeric, categorical, hidden))
 
 
-def _redacted(files: list[logs.LogFile]) -> dict[str, str]:
+def _redacted(per_file: list[dict[str, str]]) -> dict[str, str]:
     """Columns hashed or dropped in any file of the log (dropped anywhere wins: it has gaps)."""
     found: dict[str, str] = {}
-    for file in files:
-        for name, how in logs.redactions(file).items():
+    for hidden in per_file:
+        for name, how in hidden.items():
             if found.get(name) != "drop":
                 found[name] = how
     return found
@@ -321,7 +329,8 @@ def assess(
 ) -> Assessment:
     """Read the window of the log at `location` and compare it with the profile."""
     files = logs.find_logs(location)
-    redacted = _redacted(files)
+    per_file = [logs.redactions(file) for file in files]
+    redacted = _redacted(per_file)
     features = {n: r for n, r in profile.features.items() if n not in redacted}
     numeric = {n: _Numeric(r) for n, r in features.items() if isinstance(r, NumericReference)}
     categorical = {n: _Category(r) for n, r in features.items() if isinstance(r, CategoryReference)}
@@ -332,7 +341,7 @@ def assess(
     first: Any = None
     last: Any = None
     records = 0
-    for batch in _window(_all_batches(files, profile), window):
+    for batch in _window(_all_batches(files, per_file, profile), window):
         record = batch.column("record")
         columns: dict[str, Any] = {}
         for name, accumulator in numeric.items():
