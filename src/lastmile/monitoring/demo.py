@@ -117,9 +117,15 @@ def _server_env(log_dir: Path) -> dict[str, str]:
 def _shifted_features(params: Params, test: pd.DataFrame) -> tuple[str, str]:
     """The most spread numeric feature (the smallest share of its most frequent value), and the
     first categorical one with two values or more."""
-    numeric = min(params.features.numeric, key=lambda name: test[name].value_counts(normalize=True).iloc[0])
-    categorical = next(name for name in params.features.categorical if test[name].nunique() >= 2)
-    return numeric, categorical
+    spread = [name for name in params.features.numeric if test[name].nunique() >= 2]
+    categorical = [name for name in params.features.categorical if test[name].nunique() >= 2]
+    if not spread or not categorical:
+        raise LastmileError(
+            "the drift demo shifts a numeric and a categorical feature with two values or more in the "
+            "test split: params.yaml `features` has no such pair"
+        )
+    numeric = min(spread, key=lambda name: test[name].value_counts(normalize=True).iloc[0])
+    return numeric, categorical[0]
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
@@ -145,10 +151,6 @@ def run(
 ) -> Outcome:
     test = read_table(test_table)
     features = params.features.all
-    if not params.features.numeric or not params.features.categorical:
-        raise LastmileError(
-            "the drift demo shifts a numeric and a categorical feature: params.yaml lists no pair"
-        )
     rng = np.random.default_rng(seed)
     normal = test.sample(n=records, replace=len(test) < records, random_state=seed).reset_index(drop=True)
     shifted = test.sample(n=records, replace=len(test) < records, random_state=seed + 1).reset_index(
