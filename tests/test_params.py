@@ -36,6 +36,8 @@ def test_project_params_load(params: Params) -> None:
         ({"features.numeric": ["age", "sex"]}, "both numeric and categorical"),
         ({"features.sensitive": ["fnlwgt"]}, "sensitive features must also be features"),
         ({"target.column": "age"}, "also listed as a feature"),
+        ({"project.model_name": "My Model"}, "project.model_name"),
+        ({"project.name": ""}, "project.name"),
     ],
 )
 def test_invalid_params_name_the_key(tmp_path: Path, mutate: dict[str, object], message: str) -> None:

@@ -18,6 +18,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Lowercase letters, digits and inner dashes: valid as a BentoML model or bento name, a DVC artifact
+# name and an image repository path component alike.
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$", max_length=63)]
+
+
+class ProjectParams(_Strict):
+    """The names of the user's project and model (`lastmile init` writes them); src/ hard-codes none."""
+
+    name: Slug = Field(description="Project slug: the bento name and the service's page title.")
+    description: str = Field(
+        min_length=1, description="One or two sentences on what the model predicts: model card, bento, page."
+    )
+    model_name: Slug = Field(description="Model name in the BentoML store and the DVC artifact name.")
+    owner: str | None = Field(default=None, description="GitHub owner (user or organisation), if any.")
+    image: str | None = Field(
+        default=None, description="Image repository, e.g. ghcr.io/OWNER/NAME (default: from origin)."
+    )
+
+
 class DataParams(_Strict):
     source: str = Field(min_length=1, description="Path or fsspec URL of the raw labelled CSV.")
     na_values: list[str] = ["?"]
@@ -139,6 +158,7 @@ class GateParams(_Strict):
 
 
 class Params(_Strict):
+    project: ProjectParams
     data: DataParams
     target: TargetParams
     features: FeatureParams
