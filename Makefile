@@ -17,7 +17,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 SYNCED := $(VENV)/.synced
 
-.PHONY: help setup run test lint typecheck lint-workflows pytest bench clean
+.PHONY: help setup run test lint typecheck lint-workflows pytest bench clean test-second-dataset
 .PHONY: lint-k8s
 
 help: ## List the targets
@@ -60,6 +60,9 @@ lint-k8s: $(SYNCED) ## Validate deploy/kubernetes against the Kubernetes schemas
 
 pytest: $(SYNCED) ## The test suite with coverage
 	pytest
+
+test-second-dataset: $(SYNCED) ## make run + make test in a temporary copy set up for another dataset (slow)
+	python .ci/second_dataset.py
 
 bench: $(SYNCED) bento ## Benchmarks (prints figures; not part of make test)
 	python benchmarks/pipeline.py

@@ -208,7 +208,7 @@ def release_version(
     from lastmile.release import prepare as release
 
     def run() -> str:
-        plan = release.plan_release(Path.cwd(), repository, version)
+        plan = release.plan_release(Path.cwd(), repository, version, _params(paths.PARAMS).project.image)
         _append_outputs(github_output, release.github_outputs(plan))
         return release.describe(plan)
 
@@ -227,8 +227,9 @@ def release_model_card(
     from lastmile.release import prepare as release
 
     def run() -> None:
-        plan = release.plan_release(Path.cwd(), repository, version)
-        write_text(out, release.render_model_card(plan, release.Evidence.load(Path.cwd()), _params(params)))
+        project = _params(params)
+        plan = release.plan_release(Path.cwd(), repository, version, project.project.image)
+        write_text(out, release.render_model_card(plan, release.Evidence.load(Path.cwd()), project))
         typer.echo(f"model card for {plan.version} written to {out}")
 
     _guard(run)

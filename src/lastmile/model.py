@@ -14,7 +14,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from lastmile.data import atomic_path, write_json
+from lastmile.data import Label, atomic_path, write_json
 from lastmile.errors import LastmileError
 from lastmile.params import FeatureParams, ModelParams
 
@@ -54,7 +54,7 @@ def build_pipeline(features: FeatureParams, model: ModelParams) -> Pipeline:
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 
-def positive_proba(pipeline: Pipeline, frame: pd.DataFrame, positive: str) -> np.ndarray:
+def positive_proba(pipeline: Pipeline, frame: pd.DataFrame, positive: Label) -> np.ndarray:
     """Probability of the positive label for each row."""
     classes = list(pipeline.classes_)
     return np.asarray(pipeline.predict_proba(frame)[:, classes.index(positive)])

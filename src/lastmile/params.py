@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from lastmile.errors import LastmileError, config_error, one_line, quoted, shorten
 from lastmile.paths import PARAMS
@@ -46,7 +55,9 @@ class DataParams(_Strict):
 
 class TargetParams(_Strict):
     column: str
-    positive: str
+    # Written as the data holds it: ">50K", 1 or true. Matched to the target column's type by
+    # `lastmile.data.typed_label` (so 1 also finds the label "1" of a category column).
+    positive: StrictBool | StrictInt | StrictStr
 
 
 class FeatureParams(_Strict):

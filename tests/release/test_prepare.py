@@ -249,7 +249,11 @@ def test_model_card_reports_the_real_metrics(trained_repo: Path) -> None:
     assert metadata["model_version"] in card and metadata["training_data_hash"] in card
     assert "ghcr.io/acme/lastmile:0.1.0" in card
 
-    assert evidence.fairness is not None and set(evidence.fairness) == {"sex", "race"}
+    params = load_params(trained_repo / "params.yaml")
+    assert f"# Model card: {params.project.model_name} 0.1.0" in card and params.project.description in card
+    assert evidence.fairness is not None and set(evidence.fairness) == set(params.features.sensitive)
+    if not params.features.sensitive:
+        assert "None configured" in card
     for feature, report in evidence.fairness.items():
         assert f"**{feature}**: demographic parity difference" in card
         for group, stats in report["groups"].items():
@@ -271,7 +275,7 @@ def test_model_card_shows_gates_and_refuses_failed_ones(trained_repo: Path, tmp_
         "passed": False,
         "gates": [
             {"name": "roc_auc", "kind": "min", "value": 0.91, "threshold": 0.85, "passed": True},
-            {"name": "dp_sex", "kind": "max", "value": 0.3, "threshold": 0.2, "passed": False},
+            {"name": "dp_group", "kind": "max", "value": 0.3, "threshold": 0.2, "passed": False},
         ],
     }
     (repo / "reports" / "gates.json").write_text(json.dumps(gates))
@@ -281,13 +285,15 @@ def test_model_card_shows_gates_and_refuses_failed_ones(trained_repo: Path, tmp_
         release.plan_release(repo, REPOSITORY), evidence, load_params(repo / "params.yaml")
     )
     assert "Verdict: **FAILED**." in card
-    assert "| dp_sex | max | 0.3000 | 0.2000 | FAIL |" in card
-    assert "Per-group metrics were not computed for this model" in card
+    assert "| dp_group | max | 0.3000 | 0.2000 | FAIL |" in card
+    params = load_params(repo / "params.yaml")
+    expected = "Per-group metrics were not computed" if params.features.sensitive else "None configured"
+    assert expected in card
 
     out = repo / "dist" / "release"
     result = run(["lastmile", "release", "prepare", "--out", str(out)], cwd=repo, check=False)
     assert result.returncode == 1
-    assert "quality gates failed (dp_sex)" in result.stderr
+    assert "quality gates failed (dp_group)" in result.stderr
     assert not out.exists()
 
 
@@ -326,11 +332,13 @@ def test_sbom_names_the_image_and_each_pinned_package(tmp_path: Path) -> None:
         release.write_sbom(tmp_path / "missing.txt", tmp_path / "other.json", "x", "1.0.0")
 
 
-def test_sample_record_is_a_complete_row(trained_repo: Path, params) -> None:
+def test_sample_record_is_a_complete_row(trained_repo: Path, params, contract) -> None:
     record = image.sample_record(trained_repo / "data/processed/test.parquet", params.features.all)
     assert set(record) == set(params.features.all)
     assert all(value is not None for value in record.values())
-    assert isinstance(record["age"], int) and isinstance(record["sex"], str)
+    json_types = {"integer": int, "number": (int, float), "category": str, "boolean": bool}
+    for name in params.features.all:
+        assert isinstance(record[name], json_types[contract.columns[name].kind]), name
 
 
 def test_smoke_report_says_what_failed() -> None:
@@ -340,14 +348,14 @@ def test_smoke_report_says_what_failed() -> None:
         size_mb=480.2,
         cold_start_s=3.21,
         prediction_status=200,
-        prediction={"predictions": [{"label": ">50K", "probability": 0.7}]},
+        prediction={"predictions": [{"label": "yes", "probability": 0.7}]},
         bad_request_status=500,
         bad_request_body="Internal Server Error",
         server_uid=1034,
     )
     text = image.report(result)
     assert "size        480 MB" in text and "cold start  3.2 s" in text
-    assert "FAIL POST /predict age='old' -> 500" in text and text.endswith("FAILED")
+    assert "FAIL POST /predict, a field set to an object -> 500" in text and text.endswith("FAILED")
     assert image.as_json(result)["passed"] is False
 
 
@@ -493,10 +501,10 @@ def test_readiness_wait_and_requests_over_http() -> None:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            ok = isinstance(body["records"][0]["age"], int)
+            ok = isinstance(body["records"][0]["amount"], int)
             self.send_response(200 if ok else 422)
             self.end_headers()
-            self.wfile.write(b'{"ok": true}' if ok else b'{"error": "age"}')
+            self.wfile.write(b'{"ok": true}' if ok else b'{"error": "amount"}')
 
         def log_message(self, *args: object) -> None:
             pass
@@ -507,7 +515,10 @@ def test_readiness_wait_and_requests_over_http() -> None:
     try:
         port = server.server_address[1]
         image._wait_ready(port)
-        assert image._post(port, "/predict", b'{"records": [{"age": 30}]}') == (200, '{"ok": true}')
-        assert image._post(port, "/predict", b'{"records": [{"age": "old"}]}') == (422, '{"error": "age"}')
+        assert image._post(port, "/predict", b'{"records": [{"amount": 30}]}') == (200, '{"ok": true}')
+        assert image._post(port, "/predict", b'{"records": [{"amount": "x"}]}') == (
+            422,
+            '{"error": "amount"}',
+        )
     finally:
         server.shutdown()

@@ -156,8 +156,13 @@ def default_repository(repo: Path) -> str:
     return match.group(1) if match else LOCAL_REPOSITORY
 
 
-def plan_release(repo: Path, repository: str | None = None, explicit: str | None = None) -> ReleasePlan:
-    """Compute the version, tag and image tags for releasing the commit checked out in `repo`."""
+def plan_release(
+    repo: Path, repository: str | None = None, explicit: str | None = None, image: str | None = None
+) -> ReleasePlan:
+    """Compute the version, tag and image tags for releasing the commit checked out in `repo`.
+
+    The image is `image` (params.yaml `project.image`) if set, else the repository's on ghcr.io.
+    """
     repository = repository or default_repository(repo)
     head = _git(repo, "rev-parse", "HEAD").strip()
     on_head = [name for name in _git(repo, "tag", "--points-at", "HEAD").split() if _TAG.match(name)]
@@ -184,7 +189,7 @@ def plan_release(repo: Path, repository: str | None = None, explicit: str | None
         bump = bump_for(commits)
         version = previous_version.bump(bump)
     latest = bump != "none" and (highest is None or version > highest[0])
-    image = image_name(repository)
+    image = image or image_name(repository)
     return ReleasePlan(
         version=str(version),
         tag=f"v{version}",
@@ -275,7 +280,13 @@ def _gates_section(gates: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _fairness_section(fairness: dict[str, Any] | None) -> list[str]:
+def _fairness_section(fairness: dict[str, Any] | None, sensitive: list[str]) -> list[str]:
+    if not sensitive:
+        return [
+            "None configured: the project lists no sensitive features (params.yaml `features.sensitive`),",
+            "so no per-group metrics were computed. Add the columns that describe people, if any, there.",
+            "",
+        ]
     if not fairness:
         return [
             "Per-group metrics were not computed for this model (`reports/fairness.json` is missing).",
@@ -308,10 +319,20 @@ def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> 
     """A Markdown model card (after Mitchell et al., 2019) from the pipeline's own outputs."""
     meta, metrics, data = evidence.metadata, evidence.metrics, evidence.data_summary or {}
     features = meta.get("features", {})
-    positive = params.target.positive
+    positive = meta.get("target", {}).get("positive", params.target.positive)
+    sensitive = list(features.get("sensitive", []))
     metric_rows = [[name, _number(metrics[name])] for name in _HEADLINE if name in metrics]
+    if sensitive:
+        sensitive_limits = [
+            f"- The sensitive features ({', '.join(sensitive)}) are inputs of the model: its scores can "
+            "differ across those groups (see the per-group metrics) and reflect patterns, including "
+            "inequalities, of the data.",
+            "- Groups with few rows have wide uncertainty; per-group rates above are point estimates.",
+        ]
+    else:
+        sensitive_limits = ["- No sensitive features are configured: fairness across groups was not checked."]
     lines = [
-        f"# Model card: {params.target.column} classifier {plan.version}",
+        f"# Model card: {params.project.model_name} {plan.version}",
         "",
         "## Model details",
         "",
@@ -329,26 +350,26 @@ def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> 
         "",
         "## Intended use",
         "",
-        f"Estimates the probability that a person's annual income is `{positive}` from census-style "
-        "attributes, for research, teaching and as a template for MLOps pipelines. `POST /predict` "
+        params.project.description,
+        "",
+        f"Estimates the probability that `{params.target.column}` is `{positive}`. `POST /predict` "
         "returns, per record, the predicted label and the positive-class probability.",
         "",
-        "Out of scope: decisions about individuals (credit, hiring, housing, insurance, benefits) "
-        "or any use where an error harms a person. The model reproduces patterns of a 1994 census "
-        "extract and was not audited for such uses.",
+        "Out of scope, unless audited for it: decisions about individuals (credit, hiring, housing, "
+        "insurance, benefits) or any use where an error harms a person. The model reproduces the "
+        "patterns of its training data.",
         "",
         "## Data",
         "",
-        f"- Source: `{data.get('source', params.data.source)}` "
-        "(UCI Adult, Becker & Kohavi 1996, CC BY 4.0, unless `params.yaml` points elsewhere), "
-        f"{_number(data.get('rows', '?'))} rows, data hash `{data.get('data_hash', '?')}`.",
+        f"- Source: `{data.get('source', params.data.source)}` (see data/README.md for its origin and "
+        f"licence), {_number(data.get('rows', '?'))} rows, data hash `{data.get('data_hash', '?')}`.",
         f"- Target: `{params.target.column}`, positive class `{positive}` "
         f"(positive rate {_number(data.get('positive_rate', '?'))}).",
         f"- Training rows: {_number(meta.get('training_rows', '?'))}; test rows: "
         f"{_number(metrics.get('test_rows', '?'))} (stratified split, seed {params.split.seed}).",
         f"- Numeric features: {', '.join(features.get('numeric', [])) or '-'}.",
         f"- Categorical features: {', '.join(features.get('categorical', [])) or '-'}.",
-        f"- Sensitive features (evaluated, not excluded): {', '.join(features.get('sensitive', [])) or '-'}.",
+        f"- Sensitive features (evaluated, not excluded): {', '.join(sensitive) or 'none configured'}.",
         "",
         "## Metrics",
         "",
@@ -361,15 +382,12 @@ def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> 
         *_gates_section(evidence.gates),
         "## Per-group metrics",
         "",
-        *_fairness_section(evidence.fairness),
+        *_fairness_section(evidence.fairness, sensitive),
         "## Limitations",
         "",
-        "- The data is a 1994 US census extract: incomes, categories and their relation to income "
-        "have changed since; do not expect the metrics to hold on today's population.",
-        "- Groups with few rows (several `race` and `native_country` values) have wide uncertainty; "
-        "per-group rates above are point estimates.",
-        "- Sex and race are inputs of the model: its scores differ across those groups "
-        "(see the per-group metrics) and reflect historical inequality in the data.",
+        "- The metrics hold for data like the training data (source and hash above); the world the "
+        "data describes changes, and so may the model's quality.",
+        *sensitive_limits,
         "- Categories not seen in training are encoded as unknown; values outside the data contract "
         "are rejected by the service.",
         "- Probabilities are not guaranteed to be calibrated outside the test distribution "
@@ -567,7 +585,7 @@ def prepare(
     root, out = root.resolve(), out.resolve()
     evidence = Evidence.load(root)
     evidence.require_passed_gates()
-    plan = plan_release(root, repository, explicit_version)
+    plan = plan_release(root, repository, explicit_version, params.project.image)
     log.info("release %s (%s bump, previous %s)", plan.version, plan.bump, plan.previous_tag or "none")
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -23,12 +23,40 @@ from lastmile.evaluation import predictions
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One evaluation's outputs; `fairness` and `predictions` are None when it did not write them."""
+    """One evaluation's outputs; `fairness`, `predictions` and `data` are None when it did not write them."""
 
     source: str
     metrics: dict[str, Any]
     fairness: dict[str, Any] | None
     predictions: pd.DataFrame | None
+    data: dict[str, Any] | None = None  # reports/data_summary.json: what data was evaluated
+
+    def other_data(self, base: Evaluation) -> str | None:
+        """How `base` evaluated other data than this evaluation (target, labels, columns), or None.
+
+        Only what both summaries record is compared, so an older base that lacks a field is not
+        called different for it. A changed data hash alone (new rows) keeps two evaluations comparable.
+        """
+        if self.data is None or base.data is None:
+            return None
+        mine, theirs = _identity(self.data), _identity(base.data)
+        differences = [
+            f"{what} {theirs[what]} -> {mine[what]}"
+            for what in mine
+            if mine[what] is not None and theirs[what] is not None and mine[what] != theirs[what]
+        ]
+        return "; ".join(differences) or None
+
+
+def _identity(summary: dict[str, Any]) -> dict[str, Any]:
+    target = summary.get("target")
+    counts = summary.get("class_counts")
+    names = summary.get("column_names")
+    return {
+        "target": f"{target.get('column')}={target.get('positive')!r}" if isinstance(target, dict) else None,
+        "labels": sorted(map(str, counts)) if isinstance(counts, dict) else None,
+        "columns": sorted(map(str, names)) if isinstance(names, list) else None,
+    }
 
 
 def _json(text: str, source: str) -> dict[str, Any]:
@@ -41,8 +69,12 @@ def _json(text: str, source: str) -> dict[str, Any]:
     return value
 
 
+# The files an evaluation is read from, in a folder or at a git ref.
+FILES = (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS, paths.DATA_SUMMARY)
+
+
 def _evaluation(source: str, read: dict[str, str | None]) -> Evaluation | None:
-    metrics, fairness, predicted = (read[p.name] for p in (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS))
+    metrics, fairness, predicted, data = (read[p.name] for p in FILES)
     if metrics is None:
         return None
     return Evaluation(
@@ -52,6 +84,7 @@ def _evaluation(source: str, read: dict[str, str | None]) -> Evaluation | None:
         predictions=None
         if predicted is None
         else predictions.parse(predicted, f"{source}: {paths.PREDICTIONS.name}"),
+        data=None if data is None else _json(data, f"{source}: {paths.DATA_SUMMARY.name}"),
     )
 
 
@@ -59,7 +92,7 @@ def from_directory(directory: Path) -> Evaluation | None:
     """The evaluation in `directory` (metrics.json, fairness.json, predictions.csv); None without metrics."""
     if not directory.is_dir():
         raise LastmileError(f"Baseline folder {directory} does not exist.")
-    files = {p.name: directory / p.name for p in (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS)}
+    files = {p.name: directory / p.name for p in FILES}
     return _evaluation(
         str(directory),
         {name: f.read_text(encoding="utf-8") if f.is_file() else None for name, f in files.items()},
@@ -100,7 +133,7 @@ def from_git(ref: str, cwd: Path = Path()) -> Evaluation | None:
     """The evaluation committed at `ref` (paths relative to `cwd`); None when it has none."""
     name, commit = _resolve(ref, cwd)
     read: dict[str, str | None] = {}
-    for path in (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS):
+    for path in FILES:
         spec = f"{commit}:./{path.as_posix()}"
         exists = _git(["cat-file", "-e", spec], cwd).returncode == 0
         read[path.name] = _git(["show", spec], cwd).stdout if exists else None

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from lastmile import paths
+from lastmile.data import Label
 from lastmile.errors import LastmileError, one_line
 from lastmile.evaluation.bootstrap import compare_all
 from lastmile.evaluation.plots import confusion_plot, line_plot
@@ -414,8 +415,13 @@ def _one_class(fairness: dict[str, Any]) -> str | None:
 
 def _fairness_section(inputs: Inputs) -> list[str]:
     head, base = inputs.head.json(paths.FAIRNESS), inputs.base.json(paths.FAIRNESS) or {}
-    if not isinstance(head, dict) or not head:
+    if not isinstance(head, dict):
         return []
+    if not head:
+        return _details(
+            "⚖️ Fairness: none configured",
+            ["No sensitive features are listed in params.yaml `features.sensitive`: no group was compared."],
+        )
     one_class = _one_class(head)
     if one_class:
         # Differences of 0 would read as perfectly fair: say what they really mean.
@@ -529,7 +535,7 @@ def _importance_section(inputs: Inputs, out: Path) -> list[str]:
 # ---------------------------------------------------------------- plots
 
 
-def _plots(inputs: Inputs, out: Path, positive: str) -> list[str]:
+def _plots(inputs: Inputs, out: Path, positive: Label) -> list[str]:
     images: list[tuple[str, str]] = []
     for stem, x, y, title, diagonal in CURVES:
         path = paths.PLOTS_DIR / f"{stem}.csv"
@@ -545,7 +551,7 @@ def _plots(inputs: Inputs, out: Path, positive: str) -> list[str]:
     if confusion is not None and {"actual", "predicted"} <= set(confusion.columns):
         seen = set(confusion["actual"].astype(str)) | set(confusion["predicted"].astype(str))
         # Negative label first, positive last: the matrix then reads like the usual 2x2 layout.
-        order = sorted(seen, key=lambda label: (label == positive, label))
+        order = sorted(seen, key=lambda label: (label.casefold() == str(positive).casefold(), label))
         matrix = pd.crosstab(confusion["actual"].astype(str), confusion["predicted"].astype(str))
         matrix = matrix.reindex(index=order, columns=order, fill_value=0)
         confusion_plot(matrix.to_numpy(), order, "Confusion matrix (this branch)", out / "confusion.png")

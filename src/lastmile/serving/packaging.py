@@ -1,12 +1,14 @@
 """Packaging: the DVC-tracked model into the BentoML model store, then the bento (`lastmile package`).
 
 Nothing is retrained: the model files are copied byte for byte, with the metrics, the quality
-gates (if the pipeline wrote them) and the data contract the service builds its API from.
+gates (if the pipeline wrote them), the data contract the service builds its API from and the
+project's names (params.yaml `project:`), which name the stored model, the bento and the service.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import shutil
@@ -19,13 +21,14 @@ from lastmile import paths
 from lastmile.data import read_json
 from lastmile.errors import LastmileError
 from lastmile.model import METADATA_FILE, MODEL_FILE, load_metadata
+from lastmile.params import ProjectParams, load_params
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "income-classifier"
 CONTRACT_FILE = "contract.yaml"
 METRICS_FILE = "metrics.json"
 GATES_FILE = "gates.json"
+PROJECT_FILE = "project.json"
 BENTOFILE = Path("bentofile.yaml")
 # The bento holds the `lastmile` package, so it is built from src/ (bentofile paths are relative to it).
 BUILD_CONTEXT = Path("src")
@@ -49,6 +52,7 @@ def model_metadata(model_dir: Path) -> dict[str, Any]:
     metadata["metrics"] = read_json(model_dir / METRICS_FILE)
     gates = model_dir / GATES_FILE
     metadata["gates"] = read_json(gates) if gates.exists() else None
+    metadata["project"] = read_json(model_dir / PROJECT_FILE)
     return metadata
 
 
@@ -60,11 +64,12 @@ def tag_version(model_version: str) -> str:
     return version
 
 
-def _digest(files: list[Path]) -> str:
+def _digest(files: list[Path], extra: bytes) -> str:
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.name.encode())
         digest.update(hashlib.sha256(file.read_bytes()).digest())
+    digest.update(hashlib.sha256(extra).digest())
     return digest.hexdigest()
 
 
@@ -88,12 +93,16 @@ def _git_commit(cwd: Path) -> str:
 
 
 def import_model(
+    project: ProjectParams,
     model_dir: Path = paths.MODEL_DIR,
     metrics: Path = paths.METRICS,
     gates: Path = paths.GATES,
     contract: Path = paths.CONTRACT,
 ) -> tuple[str, bool]:
-    """Copy the trained model into the BentoML model store; returns its tag and whether it was there."""
+    """Copy the trained model into the BentoML model store (as `project.model_name`).
+
+    Returns its tag and whether it was there already.
+    """
     import bentoml
 
     metadata = load_metadata(model_dir)
@@ -105,8 +114,9 @@ def import_model(
     if gates.is_file():
         files.append(gates)
         names.append(GATES_FILE)
-    digest = _digest(files)
-    tag = f"{MODEL_NAME}:{tag_version(metadata['model_version'])}"
+    project_json = json.dumps(project.model_dump(), indent=2, sort_keys=True) + "\n"
+    digest = _digest(files, extra=project_json.encode())
+    tag = f"{project.model_name}:{tag_version(metadata['model_version'])}"
 
     try:
         existing = bentoml.models.get(tag)
@@ -140,18 +150,26 @@ def import_model(
     ) as stored:
         for source, name in zip(files, names, strict=True):
             shutil.copy2(source, Path(stored.path) / name)
+        (Path(stored.path) / PROJECT_FILE).write_text(project_json, encoding="utf-8")
     log.info("package: model %s imported from %s", tag, model_dir)
     return tag, False
 
 
-def build_bento(model_tag: str, bentofile: Path = BENTOFILE, build_ctx: Path = BUILD_CONTEXT) -> str:
-    """`bentoml build` with the model pinned and labels for the model version, commit and metrics."""
+def build_bento(
+    model_tag: str, project: ProjectParams, bentofile: Path = BENTOFILE, build_ctx: Path = BUILD_CONTEXT
+) -> str:
+    """`bentoml build` named after the project, with the model pinned and labels for it.
+
+    The labels name the project, model version, commit and metrics: bentofile.yaml names no project.
+    """
     import bentoml
 
     if not bentofile.is_file():
         raise PackagingError(f"{bentofile} not found: run `lastmile package` from the project root.")
     stored = bentoml.models.get(model_tag)
     labels = {
+        "project": project.name,
+        "model": project.model_name,
         "model_tag": model_tag,
         "model_version": stored.info.labels["model_version"],
         "git_commit": _git_commit(Path.cwd()),
@@ -159,7 +177,11 @@ def build_bento(model_tag: str, bentofile: Path = BENTOFILE, build_ctx: Path = B
     }
     try:
         bento = bentoml.bentos.build_bentofile(
-            str(bentofile), build_ctx=str(build_ctx), labels=labels, args={"model_tag": model_tag}
+            str(bentofile),
+            name=project.name,
+            build_ctx=str(build_ctx),
+            labels=labels,
+            args={"model_tag": model_tag},
         )
     except (bentoml.exceptions.BentoMLException, FileNotFoundError, ValueError) as exc:
         raise PackagingError(f"`bentoml build` failed: {exc}") from exc
@@ -169,8 +191,9 @@ def build_bento(model_tag: str, bentofile: Path = BENTOFILE, build_ctx: Path = B
 
 def package(build: bool = True, tag_file: Path | None = None) -> Packaged:
     """Import the model, then build the bento; write the bento tag to `tag_file` if given."""
-    model_tag, reused = import_model()
-    bento_tag = build_bento(model_tag) if build else None
+    project = load_params().project
+    model_tag, reused = import_model(project)
+    bento_tag = build_bento(model_tag, project) if build else None
     if bento_tag is not None and tag_file is not None:
         tag_file.parent.mkdir(parents=True, exist_ok=True)
         tag_file.write_text(bento_tag + "\n", encoding="utf-8")

@@ -1,7 +1,8 @@
 """The prediction service: `POST /predict` and `POST /metadata`, with BentoML's adaptive batching.
 
 Serve it with `make serve` (the bento built by `make bento`), or from the source tree with
-`bentoml serve lastmile.serving.service:IncomeClassifier --arg model_tag=income-classifier:VERSION`.
+`bentoml serve lastmile.serving.service:Classifier --arg model_tag=MODEL_NAME:VERSION`. The service,
+its page and its labels are named after the project (params.yaml `project:`, packaged with the model).
 
 The request model is built from the data contract packaged with the model, so the API accepts
 exactly the rows the pipeline validates. `RequestGuard` answers every invalid request itself,
@@ -11,6 +12,7 @@ with a 4xx that names the field, the value and the rule, before BentoML sees it.
 from __future__ import annotations
 
 import gc
+import html
 import json
 import logging
 import os
@@ -18,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import bentoml
-import numpy as np
 
 # No public way to shape a batchable API's response body (BentoML 1.4): the SDK's own mixin.
 from _bentoml_sdk.io_models import IOMixin  # type: ignore[import-untyped]
@@ -26,8 +27,9 @@ from bentoml._internal.marshal import dispatcher
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from lastmile.contract import load_contract
+from lastmile.data import Label
 from lastmile.model import load_model, positive_proba
-from lastmile.serving.packaging import CONTRACT_FILE, MODEL_NAME, model_metadata
+from lastmile.serving.packaging import CONTRACT_FILE, model_metadata
 from lastmile.serving.records import RecordBase, describe_errors, record_model, to_frame
 
 if TYPE_CHECKING:
@@ -76,10 +78,14 @@ JSON_MEDIA_TYPES = frozenset({"application/json", "application/x-www-form-urlenc
 class ServiceArgs(BaseModel):
     """Bento arguments (`bentoml build/serve --arg model_tag=...`); `lastmile package` pins the tag."""
 
-    model_tag: str = f"{MODEL_NAME}:latest"
+    model_tag: str = ""
 
 
 ARGS = bentoml.use_arguments(ServiceArgs)
+if not ARGS.model_tag:
+    raise RuntimeError(
+        "No model to serve: pass `--arg model_tag=MODEL_NAME:VERSION` (`make serve` serves the built bento)."
+    )
 MODEL_REF = bentoml.models.BentoModel(ARGS.model_tag)
 _stored = MODEL_REF.stored
 if _stored is None:
@@ -91,8 +97,10 @@ MODEL_DIR = Path(_stored.path)
 METADATA = model_metadata(MODEL_DIR)
 CONTRACT = load_contract(MODEL_DIR / CONTRACT_FILE)
 FEATURES: list[str] = [*METADATA["features"]["numeric"], *METADATA["features"]["categorical"]]
-POSITIVE: str = METADATA["target"]["positive"]
-NEGATIVE: str = next(c for c in METADATA["classes"] if c != POSITIVE)
+PROJECT: dict[str, Any] = METADATA["project"]
+# The labels keep the data's JSON type (1, "yes", true), as the model and model.json hold them.
+POSITIVE: Label = METADATA["target"]["positive"]
+NEGATIVE: Label = next(c for c in METADATA["classes"] if c != POSITIVE)
 THRESHOLD: float = float(METADATA["metrics"].get("threshold", 0.5))
 MODEL_VERSION: str = METADATA["model_version"]
 
@@ -116,7 +124,7 @@ class PredictRequest(BaseModel):
 
 
 class Prediction(BaseModel):
-    label: str = Field(description=f"Predicted label: {POSITIVE!r} when probability >= {THRESHOLD}.")
+    label: Label = Field(description=f"Predicted label: {POSITIVE!r} when probability >= {THRESHOLD}.")
     probability: float = Field(description=f"Probability of the positive label {POSITIVE!r}.")
 
 
@@ -141,7 +149,8 @@ class ModelMetadata(BaseModel):
     model_kind: str
     training_rows: int
     training_data_hash: str
-    target: dict[str, str]
+    target: dict[str, Label]
+    project: dict[str, str | None]
     features: dict[str, list[str]]
     metrics: dict[str, float]
     gates: Annotated[
@@ -162,15 +171,16 @@ def _json_response(status: int, body: dict[str, Any]) -> tuple[Message, Message]
     return start, {"type": "http.response.body", "body": content}
 
 
-INDEX_HTML = b"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8"><title>Lastmile income classifier</title>
+PAGE_TITLE = html.escape(f"{PROJECT['name']}: {PROJECT['model_name']}")
+INDEX_HTML = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8"><title>{PAGE_TITLE}</title>
 <link rel="stylesheet" href="./static_content/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="./static_content/swagger-ui-bundle.js"></script>
 <script src="./static_content/swagger-ui-standalone-preset.js"></script>
 <script src="./static_content/swagger-initializer.js"></script>
 </body></html>
-"""
+""".encode()
 
 
 class RequestGuard:
@@ -276,13 +286,13 @@ def _check_body(body: bytes) -> tuple[int, dict[str, Any]] | None:
 
 
 @bentoml.service(
-    name="lastmile",
+    name=PROJECT["name"],
     workers=1,
     traffic={"timeout": 60},
-    labels={"project": "lastmile", "model": MODEL_NAME},
+    labels={"project": PROJECT["name"], "model": PROJECT["model_name"]},
 )
-class IncomeClassifier:
-    """Census income classifier: the DVC-tracked scikit-learn pipeline behind an HTTP API."""
+class Classifier:
+    """The project's binary classifier: the DVC-tracked scikit-learn pipeline behind an HTTP API."""
 
     model = MODEL_REF
 
@@ -305,15 +315,14 @@ class IncomeClassifier:
         output_spec=PredictResponse,
     )
     async def predict(self, records: Records) -> list[Prediction]:
-        """Predict the income label and the positive-class probability for each record."""
+        """Predict the label and the positive-class probability for each record."""
         # `async` so BentoML runs each batch on the event loop, as the bare app does: a hop to a
         # worker thread and back cost a lone caller several ms on a busy core (benchmarks/serving.py).
         frame = to_frame(records, CONTRACT, FEATURES)
         proba = positive_proba(self.pipeline, frame, POSITIVE)
-        labels = np.where(proba >= THRESHOLD, POSITIVE, NEGATIVE)
         return [
-            Prediction.model_construct(label=str(label), probability=float(p))
-            for label, p in zip(labels, proba, strict=True)
+            Prediction.model_construct(label=POSITIVE if p >= THRESHOLD else NEGATIVE, probability=float(p))
+            for p in proba
         ]
 
     @bentoml.api(route="/metadata")  # type: ignore[untyped-decorator]
@@ -322,6 +331,6 @@ class IncomeClassifier:
         return self.model_info
 
 
-IncomeClassifier.add_asgi_middleware(RequestGuard)  # type: ignore[attr-defined]  # a bentoml Service
+Classifier.add_asgi_middleware(RequestGuard)  # type: ignore[attr-defined]  # a bentoml Service
 
-__all__ = ["IncomeClassifier", "PredictRequest", "PredictResponse", "Prediction", "RequestGuard"]
+__all__ = ["Classifier", "PredictRequest", "PredictResponse", "Prediction", "RequestGuard"]

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import sklearn
 
 from lastmile import __version__, paths
-from lastmile.data import frame_hash, read_table
+from lastmile.data import frame_hash, native, read_table, typed_label
 from lastmile.errors import LastmileError
 from lastmile.model import build_pipeline, save_model
 from lastmile.params import Params
@@ -27,6 +28,9 @@ def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL
         raise LastmileError(f"params.yaml lists column(s) {missing} that the training table does not have.")
     features = frame[params.features.all]
     labels = frame[params.target.column]
+    positive = typed_label(params.target.positive, labels, params.target.column)
+    if pd.api.types.is_bool_dtype(labels):
+        labels = labels.astype(bool)  # pandas' nullable booleans: scikit-learn wants numpy's
     data_hash = frame_hash(frame)
     model_params = params.model.model_dump()
     # Same training inputs -> same version: the version names what the model was made from, not
@@ -47,10 +51,12 @@ def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL
         "model_kind": params.model.kind,
         "training_rows": len(frame),
         "training_data_hash": data_hash,
-        "target": params.target.model_dump(),
+        # The positive label and the classes keep the data's type (1, "yes", true): the service answers
+        # with the same JSON type the data holds.
+        "target": {"column": params.target.column, "positive": positive},
         "features": params.features.model_dump(),
         "params": model_params,
-        "classes": [str(c) for c in pipeline.classes_],
+        "classes": [native(c) for c in pipeline.classes_],
         "versions": {
             "lastmile": __version__,
             "scikit-learn": sklearn.__version__,
