@@ -166,3 +166,19 @@ def test_unknown_base_is_a_clear_error_and_writes_nothing(history: Path) -> None
     assert result.returncode == 1
     assert "Base revision 'no-such-branch' not found" in result.stderr and "Traceback" not in result.stderr
     assert not (history / "reports/pr-bad").exists()
+
+
+def test_a_base_that_evaluated_other_data_is_marked_not_comparable(history: Path) -> None:
+    """A base whose reports describe another target (a project just made from the template)."""
+    run(["git", "checkout", "-qb", "other-data", "main"], cwd=history)
+    try:
+        summary_file = history / "reports/data_summary.json"
+        summary = json.loads(summary_file.read_text())
+        summary["target"] = {"column": "another_target", "positive": 1}
+        summary_file.write_text(json.dumps(summary))
+        git_add_commit(history, "a base that evaluated other data")
+    finally:
+        run(["git", "checkout", "-q", "feature"], cwd=history)
+    markdown = _report(history, "other-data", "reports/pr-other")
+    assert "> **Not comparable:** `other-data` evaluated other data (target another_target=1 -> " in markdown
+    assert "Not comparable" not in _report(history, "main", "reports/pr-main")

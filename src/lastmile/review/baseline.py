@@ -32,20 +32,25 @@ class Evaluation:
     data: dict[str, Any] | None = None  # reports/data_summary.json: what data was evaluated
 
     def other_data(self, base: Evaluation) -> str | None:
-        """How `base` evaluated other data than this evaluation (target, labels, columns), or None.
-
-        Only what both summaries record is compared, so an older base that lacks a field is not
-        called different for it. A changed data hash alone (new rows) keeps two evaluations comparable.
-        """
+        """How `base` evaluated other data than this evaluation, or None (see `other_data`)."""
         if self.data is None or base.data is None:
             return None
-        mine, theirs = _identity(self.data), _identity(base.data)
-        differences = [
-            f"{what} {theirs[what]} -> {mine[what]}"
-            for what in mine
-            if mine[what] is not None and theirs[what] is not None and mine[what] != theirs[what]
-        ]
-        return "; ".join(differences) or None
+        return other_data(self.data, base.data)
+
+
+def other_data(summary: dict[str, Any], base_summary: dict[str, Any]) -> str | None:
+    """How two data summaries (`reports/data_summary.json`) differ in target, labels or columns, or None.
+
+    Only what both record is compared, so an older base that lacks a field is not called different
+    for it. A changed data hash alone (new rows) keeps two evaluations comparable.
+    """
+    mine, theirs = _identity(summary), _identity(base_summary)
+    differences = [
+        f"{what} {theirs[what]} -> {mine[what]}"
+        for what in mine
+        if mine[what] is not None and theirs[what] is not None and mine[what] != theirs[what]
+    ]
+    return "; ".join(differences) or None
 
 
 def _identity(summary: dict[str, Any]) -> dict[str, Any]:

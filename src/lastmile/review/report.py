@@ -29,6 +29,7 @@ from lastmile.evaluation.bootstrap import compare_all
 from lastmile.evaluation.plots import confusion_plot, line_plot
 from lastmile.params import BootstrapParams, MetricName, Params, load_params
 from lastmile.review import gate
+from lastmile.review.baseline import other_data
 from lastmile.review.pr_artifact import REPORT, SUMMARY, write_verdict
 
 log = logging.getLogger(__name__)
@@ -309,11 +310,18 @@ def _metrics_section(inputs: Inputs, settings: BootstrapParams) -> list[str]:
             verdict = Raw(f"{VERDICT_MARKS.get(str(ci['verdict']), '')} {ci['verdict']}".strip())
         rows.append([label, old, new, _change(old, new, higher), interval, verdict])
     lines = _table(["metric", f"`{_short(base_name)}`", "branch", "change", "CI", "verdict"], rows, "lrrrll")
+    other = other_data(inputs.head_data, inputs.base_data) if inputs.base_data and inputs.head_data else None
     if not inputs.base_metrics:
         lines += [
             "",
             f"> **No baseline:** `{base_name}` has no `{paths.METRICS}` yet (first model PR), "
             "so there is nothing to compare with; the values above are this branch's.",
+        ]
+    elif other:
+        lines += [
+            "",
+            f"> **Not comparable:** `{_short(base_name)}` evaluated other data ({other}); the changes "
+            "above compare two datasets, and the regression gates do not judge them.",
         ]
     else:
         lines += ["", f"<sub>Log loss and Brier: lower is better. {ci_note.rstrip('.')}.</sub>"]
