@@ -65,8 +65,10 @@ def _rule(spec: ColumnSpec) -> str:
 
 
 def _outside(spec: ColumnSpec) -> str:
-    """A whole number outside `spec`'s range."""
-    return str(int(spec.min) - 5 if spec.min is not None else int(spec.max or 0) + 500)
+    """A value outside `spec`'s range, written as validation echoes it (-5 for integers, -5.5 for numbers)."""
+    shift = 5 if spec.kind == "integer" else 5.5
+    value = spec.min - shift if spec.min is not None else (spec.max or 0) + 100 * shift
+    return str(int(value) if spec.kind == "integer" else value)
 
 
 def _first(

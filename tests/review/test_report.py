@@ -14,7 +14,7 @@ import pytest
 from lastmile.review import report
 from lastmile.review.pr_artifact import PNG_SIGNATURE, pack, validate
 from lastmile.review.report_markdown import references
-from tests.conftest import _copy_repo, git_add_commit, run, set_source
+from tests.conftest import PARAMS, _copy_repo, git_add_commit, run, set_source
 
 HEADLINE = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "f1": "F1", "log_loss": "Log loss"}
 
@@ -91,7 +91,11 @@ def test_report_shows_the_branch_against_main(history: Path) -> None:
     assert "data unchanged" in markdown
     # Data changes come first among the details.
     assert markdown.index("📦 Data") < markdown.index("⚙️ Parameters") < markdown.index("📈 Plots")
-    assert "⚖️ Fairness" in markdown and "🧩 Slices" in markdown and "🔎 Top features" in markdown
+    assert "⚖️ Fairness" in markdown and "🔎 Top features" in markdown
+    sliced = PARAMS.features.sensitive or PARAMS.evaluation.slices.bands or PARAMS.evaluation.slices.columns
+    assert ("🧩 Slices" in markdown) == bool(sliced)
+    if not PARAMS.features.sensitive:
+        assert "⚖️ Fairness: none configured" in markdown
 
     folder = history / "reports/pr"
     images = [ref.url for ref in references(markdown) if ref.url.endswith(".png")]
