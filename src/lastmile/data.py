@@ -23,7 +23,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from lastmile.errors import LastmileError, quoted
+from lastmile.errors import LastmileError, quoted, shorten
 
 
 class DataSourceError(LastmileError):
@@ -190,12 +190,13 @@ def typed_label(value: Label, labels: pd.Series, column: str) -> Label:
         return text
     if kind == "number":
         raise LastmileError(
-            f"The target column {column!r} holds decimal numbers, which cannot be class labels: declare it "
-            "`integer`, `category` or `boolean` in contract.yaml."
+            f"The target column '{shorten(column)}' holds decimal numbers, which cannot be class labels: "
+            "declare it `integer`, `category` or `boolean` in contract.yaml."
         )
     expected = "true or false" if kind == "boolean" else "a whole number"
     raise LastmileError(
-        f"params.yaml `target.positive` is {value!r}, but the target column {column!r} holds {kind} labels: "
+        f"params.yaml `target.positive` is {shorten(repr(value))}, but the target column '{shorten(column)}' "
+        f"holds {kind} labels: "
         f"write the positive label as {expected}."
     )
 
