@@ -40,7 +40,8 @@ def test_split_is_stratified_seeded_and_complete(tmp_path: Path, params: Params)
     labels = ["yes"] * 250 + ["no"] * 750
     p = _target(params, "yes")
     (train, test), (_, test2) = _split(tmp_path, p, labels, "a"), _split(tmp_path, p, labels, "b")
-    assert len(test) == 200 and len(train) == 800
+    size = params.split.test_size
+    assert len(test) == round(250 * size) + round(750 * size) and len(train) == 1000 - len(test)
     assert (test["label"] == "yes").mean() == 0.25 == (train["label"] == "yes").mean()
     assert sorted([*train["x"], *test["x"]]) == list(range(1000))
     pd.testing.assert_frame_equal(test, test2)
