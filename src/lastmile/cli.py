@@ -208,7 +208,7 @@ def release_version(
     from lastmile.release import version as versions
 
     def run() -> str:
-        plan = versions.plan_release(Path.cwd(), repository, version)
+        plan = versions.plan_release(Path.cwd(), repository, version, _params(paths.PARAMS).project.image)
         _append_outputs(github_output, versions.github_outputs(plan))
         return versions.describe(plan)
 
@@ -575,6 +575,10 @@ def init(
     sensitive: Annotated[
         str | None, typer.Option("--sensitive", help="Sensitive features, comma-separated ('' for none).")
     ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option("--description", help="What the model predicts, in a sentence ('' drafts one)."),
+    ] = None,
     na_values: Annotated[
         str | None, typer.Option("--na-values", help="Cell values meaning 'missing', comma-separated.")
     ] = None,
@@ -605,6 +609,7 @@ def init(
         "target": target,
         "positive": positive,
         "sensitive": sensitive,
+        "description": description,
         "na_values": na_values,
         "comment_prefix": comment_prefix,
         "label_suffix": label_suffix,

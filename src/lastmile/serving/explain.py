@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from lastmile.data import Label
 from lastmile.errors import LastmileError
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ class Explainer:
     # Records explained at once: bounds the (records x leaves x path) arrays of the tree method.
     CHUNK = 128
 
-    def __init__(self, pipeline: Pipeline, features: list[str], positive: str) -> None:
+    def __init__(self, pipeline: Pipeline, features: list[str], positive: Label) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
 
