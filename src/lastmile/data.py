@@ -31,7 +31,7 @@ class DataSourceError(LastmileError):
 
 
 def snake_case(name: str) -> str:
-    """`Education-Num ` -> `education_num`: the column names the contract and the API use."""
+    """`Unit Price ` -> `unit_price`: the column names the contract and the API use."""
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 

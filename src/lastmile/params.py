@@ -54,7 +54,7 @@ class DataParams(_Strict):
 
 class TargetParams(_Strict):
     column: str
-    # Written as the data holds it: ">50K", 1 or true. Matched to the target column's type by
+    # Written as the data holds it: "yes", 1 or true. Matched to the target column's type by
     # `lastmile.data.typed_label` (so 1 also finds the label "1" of a category column).
     positive: StrictBool | StrictInt | StrictStr
 
@@ -113,7 +113,7 @@ class ThresholdParams(_Strict):
 class SliceParams(_Strict):
     columns: list[str] = Field(default=[], description="Extra columns to slice by, one slice per value.")
     bands: dict[str, list[float]] = Field(
-        default={}, description="Numeric column -> band edges, e.g. age: [25, 35] gives <25, 25-34, 35+."
+        default={}, description="Numeric column -> band edges, e.g. tenure: [2, 5] gives <2, 2-4, 5+."
     )
 
     @model_validator(mode="after")

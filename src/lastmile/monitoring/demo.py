@@ -1,9 +1,10 @@
 """`make demo-drift`: the monitoring loop end to end on this machine, in under a minute.
 
 Starts the bento with `bentoml serve` on a free loopback port, sends a bounded stream of normal
-traffic (held-out test rows) and then of shifted traffic (a numeric feature moved by half a
-standard deviation, a category's share changed by 20 points), logs every scored record in the
-prediction log format from the service's answers, and runs the monitor on each stream.
+traffic (held-out test rows) and then of shifted traffic (the first numeric feature moved by half
+a standard deviation, the first categorical feature's top category's share changed by 20 points),
+logs every scored record in the prediction log format from the service's answers, and runs the
+monitor on each stream.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from lastmile.contract import Contract
-from lastmile.data import read_table
+from lastmile.data import Label, read_table
 from lastmile.errors import LastmileError
 from lastmile.monitoring import monitor, report
 from lastmile.monitoring.profile import Profile
@@ -85,7 +86,7 @@ def _send(base: str, frame: pd.DataFrame, features: list[str], log: Path) -> Non
     records = [{str(k): json_value(v) for k, v in row.items()} for row in frame[features].to_dict("records")]
     started = datetime.now(UTC)
     probabilities: list[float] = []
-    labels: list[str] = []
+    labels: list[Label] = []
     version = ""
     for start in range(0, len(records), BATCH):
         answer = _post(f"{base}/predict", {"records": records[start : start + BATCH]})
@@ -125,12 +126,16 @@ def run(
     shifted = test.sample(n=records, replace=len(test) < records, random_state=seed + 1).reset_index(
         drop=True
     )
-    moved, category = params.features.numeric[0], params.features.categorical[0]
-    shifted = shift_numeric(shifted, moved, contract.columns[moved], rng)
-    shifted, top = shift_category(shifted, category, rng)
-    say(
-        f"shifted traffic: {moved} +0.5 standard deviation; {category}: share of {top!r} changed by 20 points"
-    )
+    # The project's first numeric and first categorical feature, of those it has.
+    moved, categories = params.features.numeric[:1], params.features.categorical[:1]
+    changes = []
+    for name in moved:
+        shifted = shift_numeric(shifted, name, contract.columns[name], rng)
+        changes.append(f"{name} +0.5 standard deviation")
+    for name in categories:
+        shifted, top = shift_category(shifted, name, rng)
+        changes.append(f"{name}: share of {top!r} changed by 20 points")
+    say(f"shifted traffic: {'; '.join(changes)}")
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -159,4 +164,4 @@ def run(
         report.write(result, out / name / "report")
         say(f"{name} traffic -> {result.verdict}")
         results.append(result)
-    return Outcome(normal=results[0], shifted=results[1], shifted_features=[moved, category])
+    return Outcome(normal=results[0], shifted=results[1], shifted_features=moved + categories)

@@ -51,9 +51,9 @@ def _named_after(output: str, column: str) -> bool:
 def _column_groups(preprocess: Any, features: list[str]) -> np.ndarray:
     """For each column the preprocessing outputs, the index (in `features`) of the raw feature it came from.
 
-    Each transformer's outputs come in the order of its inputs, named after them (`age`, or
-    `workclass_Private` for a one-hot column); the longer of two matching names wins, so that
-    `capital` and `capital_gain` stay apart.
+    Each transformer's outputs come in the order of its inputs, named after them (`amount`, or
+    `colour_red` for a one-hot column); the longer of two matching names wins, so that
+    `amount` and `amount_due` stay apart.
     """
     groups: list[int] = []
     for name, transformer, columns in preprocess.transformers_:
