@@ -80,7 +80,7 @@ def test_tests_hold_when_a_user_tunes_the_parameters(repo_copy: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
 
 
-@pytest.mark.parametrize("positive", [">50K", "yes", 1, 0, True, False])
+@pytest.mark.parametrize("positive", ["high", "yes", 1, 0, True, False])
 def test_the_positive_label_keeps_its_yaml_type(tmp_path: Path, positive: object) -> None:
     loaded = load_params(_write(tmp_path, {"target.positive": positive})).target.positive
     assert loaded == positive and type(loaded) is type(positive)

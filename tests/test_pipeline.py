@@ -220,6 +220,7 @@ def test_push_then_fresh_clone_pulls_and_has_nothing_to_do(
 # ---- a bad configuration value fails before any stage removes an output ----------------------
 
 HUGE = "x" * 200_000
+FIRST_COLUMN = next(iter(CONTRACT.columns))
 # (file, dotted key, bad value, words the message must contain): one per top-level section of each.
 BAD_CONFIGURATIONS = [
     (
@@ -229,13 +230,23 @@ BAD_CONFIGURATIONS = [
         "params.yaml `data.source`: no file at 'data/missing.csv'",
     ),
     ("params.yaml", "target.positive", "rich", "params.yaml `target.positive` is 'rich'"),
-    ("params.yaml", "features.numeric", ["age", "shoe_size"], "`features.numeric` names 'shoe_size'"),
+    (
+        "params.yaml",
+        "features.numeric",
+        [*PARAMS.features.numeric[:1], "shoe_size"],
+        "`features.numeric` names 'shoe_size'",
+    ),
     ("params.yaml", "split.test_size", 1.5, "`split.test_size`: Input should be less than 1"),
     ("params.yaml", "model.kind", "forest", "`model.kind`: Input should be 'hist_gradient_boosting' or"),
     ("params.yaml", "evaluation.threshold.rule", "best", "`evaluation.threshold.rule`: Input should be"),
     ("params.yaml", "gates.floors", {"acuracy": 0.5}, "`gates.floors.acuracy`: "),
     ("contract.yaml", "min_rows", -1, "contract.yaml is invalid: `min_rows`: Input should be greater than"),
-    ("contract.yaml", "columns.age.kind", "text", "`columns.age.kind`: Input should be 'integer'"),
+    (
+        "contract.yaml",
+        f"columns.{FIRST_COLUMN}.kind",
+        "text",
+        f"`columns.{FIRST_COLUMN}.kind`: Input should be 'integer'",
+    ),
     ("params.yaml", "target.positive", HUGE, "more characters"),
 ]
 

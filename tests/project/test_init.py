@@ -104,11 +104,12 @@ def test_init_keeps_a_reviewed_contract_and_tuned_gates_for_the_same_data(repo_c
         "--target",
         before.target.column,
         "--positive",
-        before.target.positive,
+        str(before.target.positive),
         "--sensitive",
         ",".join(sensitive),
     )
     after = load_params(repo_copy / "params.yaml")
+    assert after.project.description == before.project.description  # same data: kept
     assert (repo_copy / "contract.yaml").read_text() == contract
     assert (repo_copy / "dvc.lock").exists()  # same data: nothing to retrain
     assert after.features.sensitive == sensitive
@@ -153,13 +154,15 @@ def test_init_asks_for_what_is_not_given(
     shutil.copy(breast_cancer_csv, repo_copy / "data" / "cells.csv")
     git_add_commit(repo_copy, "my data")
     monkeypatch.chdir(repo_copy)
-    # Name, owner, image (default), source, target, positive (default: the rarer label), sensitive.
-    answers = "cells\nacme\n\ndata/cells.csv\ntarget\n\n\n"
+    # Name, owner, image (default), source, target, positive (default: the rarer label), sensitive,
+    # description (its own words).
+    answers = "cells\nacme\n\ndata/cells.csv\ntarget\n\n\nFlags cells to look at twice.\n"
     result = CliRunner().invoke(app, ["init"], input=answers)
     assert result.exit_code == 0, result.output
     assert "Positive label, one of ['1', '0']" in result.output
     params = load_params(repo_copy / "params.yaml")
     assert params.project.image == "ghcr.io/acme/cells"
+    assert params.project.description == "Flags cells to look at twice."
     assert (params.data.source, params.target.positive, params.features.sensitive) == (
         "data/cells.csv",
         "0",

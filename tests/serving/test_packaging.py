@@ -152,4 +152,4 @@ def test_a_model_without_its_decision_threshold_is_not_packaged(trained_repo: Pa
     result = run(["lastmile", "package", "--no-build"], cwd=work, check=False, env=serving_env(home))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "model.json" in result.stderr and "threshold: Field required" in result.stderr
-    assert not (home / "models" / "income-classifier").exists()
+    assert not (home / "models" / PARAMS.project.model_name).exists()
