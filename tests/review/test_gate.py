@@ -269,7 +269,7 @@ def test_report_and_table(base: Evaluation) -> None:
 
 
 def test_a_model_that_predicts_one_class_fails(base: Evaluation) -> None:
-    assert base.predictions is not None and base.fairness is not None
+    assert base.predictions is not None
     probabilities = base.predictions["probability"]
     threshold = base.metrics.threshold
     rarer = min((probabilities >= threshold).sum(), (probabilities < threshold).sum())
@@ -279,14 +279,18 @@ def test_a_model_that_predicts_one_class_fails(base: Evaluation) -> None:
     one_class = gate.degenerate_gate(Evaluation("head", above_every_row, base.fairness, base.predictions))
     assert not one_class.passed and one_class.value == 0
     assert f"all {len(probabilities):,} test rows are predicted negative" in one_class.detail
+
     # Without predictions, fairness.json's groups tell the same: a selection rate of 0 everywhere.
-    zeroed = base.fairness.model_dump()
-    for feature in zeroed.values():
-        for group in feature["groups"].values():
-            group["selection_rate"] = 0.0
-    silent = FairnessReport.model_validate(zeroed)
+    # (One made-up group holding every row: the project may have no sensitive feature.)
+    def one_group(selection_rate: float) -> FairnessReport:
+        rates = {"rows": len(probabilities), "positives": int(base.predictions["actual"].sum())}  # type: ignore[index]
+        rates |= {"selection_rate": selection_rate, "true_positive_rate": None, "false_positive_rate": None}
+        measures = {"demographic_parity_difference": 0.0, "equalized_odds_difference": 0.0}
+        return FairnessReport.model_validate({"group_a": {**measures, "groups": {"all": rates}}})
+
+    silent, healthy_groups = one_group(0.0), one_group(float((probabilities >= threshold).mean()))
     assert not gate.degenerate_gate(Evaluation("head", base.metrics, silent, None)).passed
-    assert gate.degenerate_gate(Evaluation("head", base.metrics, base.fairness, None)).passed
+    assert gate.degenerate_gate(Evaluation("head", base.metrics, healthy_groups, None)).passed
     assert not gate.check(GateParams(), Evaluation("head", base.metrics, silent, None), None).passed
 
 
