@@ -208,7 +208,10 @@ def release_version(
     from lastmile.release import version as versions
 
     def run() -> str:
-        plan = versions.plan_release(Path.cwd(), repository, version, _params(paths.PARAMS).project.image)
+        # The image is params.yaml's `project.image` when set; a repository without params.yaml (a
+        # history of tags only) releases to the origin remote's default image.
+        image = _params(paths.PARAMS).project.image if paths.PARAMS.is_file() else ""
+        plan = versions.plan_release(Path.cwd(), repository, version, image)
         _append_outputs(github_output, versions.github_outputs(plan))
         return versions.describe(plan)
 
