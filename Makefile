@@ -22,7 +22,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN_SYNCED := $(VENV)/.synced-run
 SYNCED := $(VENV)/.synced
 
-.PHONY: help setup setup-run run init doctor test lint typecheck lint-workflows pytest bench clean
+.PHONY: help setup setup-run run init doctor test lint typecheck lint-workflows pytest bench clean test-second-dataset
 .PHONY: lint-k8s
 
 help: ## List the targets
@@ -79,6 +79,9 @@ lint-k8s: $(SYNCED) ## Validate deploy/kubernetes against the Kubernetes schemas
 pytest: $(SYNCED) ## The test suite with coverage
 	pytest
 
+test-second-dataset: $(SYNCED) ## make run + make test in a temporary copy set up for another dataset (slow)
+	python .ci/second_dataset.py
+
 bench: $(SYNCED) bento ## Benchmarks (prints figures; not part of make test)
 	python benchmarks/pipeline.py
 	python benchmarks/serving.py
@@ -111,7 +114,8 @@ export BENTOML_HOME ?= $(CURDIR)/.bentoml
 # Written by `make bento`: the tag of the bento built from the current model (make serve/image use it).
 BENTO_TAG_FILE := $(BENTOML_HOME)/bento.tag
 PORT ?= 3000
-SERVING_INPUTS := bentofile.yaml requirements/serving.txt contract.yaml \
+# params.yaml: its `project:` names the stored model, the bento and the service.
+SERVING_INPUTS := bentofile.yaml requirements/serving.txt contract.yaml params.yaml \
 	$(wildcard models/model.json models/model.joblib reports/metrics.json reports/gates.json \
 	reports/profile.json) \
 	$(wildcard src/lastmile/serving/*.py) \

@@ -1,13 +1,20 @@
-"""Shared fixtures: small real data, and throwaway copies of this repository to run DVC in."""
+"""Shared fixtures: small real data, and throwaway copies of this repository to run DVC in.
+
+Everything is derived from the project's own params.yaml, contract.yaml and data source, so the
+suite runs unchanged on a project instantiated for other data. Facts true only of the example
+data (UCI Adult) live in tests/test_example_data.py.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -16,8 +23,12 @@ from lastmile.contract import Contract, load_contract
 from lastmile.params import Params, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
-SNAPSHOT = ROOT / "data" / "adult.csv.gz"
+PARAMS = load_params(ROOT / "params.yaml")
+CONTRACT = load_contract(ROOT / "contract.yaml")
 SAMPLE_ROWS = 3000
+# The shipped example (UCI Adult): tests/test_example_data.py runs only while the project uses it.
+EXAMPLE_SOURCE = "data/adult.csv.gz"
+IS_EXAMPLE = PARAMS.data.source == EXAMPLE_SOURCE
 
 # Commands run by tests find this environment's `lastmile`, `dvc` and `bentoml` first.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
@@ -35,27 +46,44 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs: object) -> subp
 
 @pytest.fixture(scope="session")
 def params() -> Params:
-    return load_params(ROOT / "params.yaml")
+    return PARAMS
 
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:
-    return load_contract(ROOT / "contract.yaml")
+    return CONTRACT
+
+
+def source_location(source: str) -> str:
+    """`data.source` as fsspec opens it from anywhere: a path relative to the project root, or a URL."""
+    return source if "://" in source else str(ROOT / source)
 
 
 @pytest.fixture(scope="session")
-def raw_lines() -> list[str]:
-    """The committed snapshot as text lines (header first)."""
-    return pd.io.common.get_handle(SNAPSHOT, "r", compression="gzip").handle.read().splitlines()
+def raw_lines(params: Params) -> list[str]:
+    """The project's data source (params.yaml `data.source`) as text lines, header first."""
+    import fsspec
+
+    with fsspec.open(source_location(params.data.source), "rt", compression="infer", encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    prefix = params.data.comment_prefix
+    return [line for line in lines if line.strip() and not (prefix and line.startswith(prefix))]
 
 
 @pytest.fixture(scope="session")
 def sample_source(tmp_path_factory: pytest.TempPathFactory, raw_lines: list[str]) -> Path:
-    """A seeded random sample of the snapshot (same format, quirks included), for fast real runs."""
-    rows = pd.Series(raw_lines[1:]).sample(n=SAMPLE_ROWS, random_state=7).tolist()
-    path = tmp_path_factory.mktemp("source") / "adult-sample.csv"
+    """A seeded random sample of the data source (same format, quirks included), for fast real runs."""
+    body = raw_lines[1:]
+    rows = pd.Series(body).sample(n=min(SAMPLE_ROWS, len(body)), random_state=7).tolist()
+    path = tmp_path_factory.mktemp("source") / "sample.csv"
     path.write_text("\n".join([raw_lines[0], *rows]) + "\n", encoding="utf-8")
     return path
+
+
+def first_record(table: pd.DataFrame, features: list[str]) -> dict[str, Any]:
+    """The first row of `table` with every feature present, as the JSON record the service takes."""
+    complete = table[features].dropna()
+    return json.loads(complete.head(1).to_json(orient="records"))[0]  # type: ignore[no-any-return]
 
 
 def _copy_repo(dest: Path) -> Path:

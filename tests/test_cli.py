@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run
+from tests.conftest import run, set_source
 
 COMMANDS = ["check", "ingest", "validate", "split", "train", "evaluate", "summary"]
 
@@ -17,9 +17,7 @@ def test_every_command_has_help(command: str, tmp_path: Path) -> None:
 
 
 def test_errors_are_one_paragraph_without_traceback(repo_copy: Path) -> None:
-    (repo_copy / "params.yaml").write_text(
-        (repo_copy / "params.yaml").read_text().replace("source: data/adult.csv.gz", "source: data/nope.csv")
-    )
+    set_source(repo_copy, "data/nope.csv")
     result = run(["lastmile", "ingest"], cwd=repo_copy, check=False)
     assert result.returncode == 1
     assert "\nerror: Data source not found: data/nope.csv. Check `data.source`" in result.stderr

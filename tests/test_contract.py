@@ -5,36 +5,45 @@ import pandas as pd
 import pytest
 from pandera.errors import SchemaErrors
 
-from lastmile.contract import Contract, build_schema, load_contract
+from lastmile.contract import Contract, build_schema, load_contract, parse_booleans
 from lastmile.errors import LastmileError
+from lastmile.stages import ingest
 
 
 def test_contract_covers_every_feature_and_the_target(contract: Contract, params) -> None:
     assert {*params.features.all, params.target.column} <= set(contract.columns)
 
 
-def test_schema_accepts_a_valid_row_and_coerces_types(contract: Contract) -> None:
-    row = {
-        "age": "39",
-        "workclass": "Private",
-        "fnlwgt": "77516",
-        "education": "Bachelors",
-        "education_num": "13",
-        "marital_status": "Never-married",
-        "occupation": "Adm-clerical",
-        "relationship": "Not-in-family",
-        "race": "White",
-        "sex": "Male",
-        "capital_gain": "2174",
-        "capital_loss": "0",
-        "hours_per_week": "40",
-        "native_country": "United-States",
-        "income": "<=50K",
-    }
-    small = Contract(min_rows=1, columns=contract.columns)
-    out = build_schema(small).validate(pd.DataFrame([row]))
-    assert out["age"].dtype == "int64"
-    assert out.loc[0, "age"] == 39
+def test_schema_accepts_rows_as_text_and_coerces_types(
+    contract: Contract, params, sample_source: Path, tmp_path: Path
+) -> None:
+    """Rows of the project's own data, every value as text: the schema types them as the contract says."""
+    source = params.data.model_copy(update={"source": str(sample_source)})
+    ingest.run(
+        params.model_copy(update={"data": source}), out=tmp_path / "r.parquet", summary=tmp_path / "s.json"
+    )
+    rows = pd.read_parquet(tmp_path / "r.parquet").dropna().head(5)
+    as_text = rows.astype(str)
+    out = build_schema(Contract(min_rows=1, columns=contract.columns)).validate(
+        parse_booleans(as_text, contract)
+    )
+    for name, spec in contract.columns.items():
+        if spec.kind == "integer":
+            assert out[name].dtype == "int64" and out[name].tolist() == rows[name].astype("int64").tolist()
+        elif spec.kind == "number":
+            assert out[name].dtype == "float64"
+
+
+def test_boolean_columns_take_true_false_and_one_zero() -> None:
+    contract = Contract.model_validate({"columns": {"flag": {"kind": "boolean"}}})
+    frame = pd.DataFrame({"flag": ["True", "false", "1", "0", "TRUE"]})
+    out = build_schema(contract).validate(parse_booleans(frame, contract))
+    assert out["flag"].tolist() == [True, False, True, False, True]
+    with pytest.raises(SchemaErrors) as info:
+        build_schema(contract).validate(
+            parse_booleans(pd.DataFrame({"flag": ["yes", "true"]}), contract), lazy=True
+        )
+    assert info.value.failure_cases["failure_case"].tolist()[0] == "yes"
 
 
 def test_schema_reports_every_broken_rule(contract: Contract) -> None:
@@ -48,8 +57,12 @@ def test_schema_reports_every_broken_rule(contract: Contract) -> None:
     ("text", "message"),
     [
         ("columns: {a: {kind: category, min: 1}}", "takes `values`"),
-        ("columns: {a: {kind: integer, values: [x]}}", "takes `min`/`max`"),
-        ("columns: {a: {kind: text}}", "`columns.a.kind`: Input should be 'integer', 'number' or 'category'"),
+        ("columns: {a: {kind: integer, values: [x]}}", "takes no `values`"),
+        ("columns: {a: {kind: boolean, min: 0}}", "takes no `min`/`max`"),
+        (
+            "columns: {a: {kind: text}}",
+            "`columns.a.kind`: Input should be 'integer', 'number', 'category' or 'boolean'",
+        ),
         (
             "columns: {a: {kind: integer, typo: 1}}",
             "`columns.a.typo`: unknown key; allowed here: kind, nullable",

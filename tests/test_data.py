@@ -21,7 +21,7 @@ from lastmile.data import (
 )
 from lastmile.errors import LastmileError
 
-CSV = "Age,Work Class,income\n39, State-gov, <=50K\n50, ?, >50K.\n"
+CSV = "Amount,Colour Name,label\n39, dark-red, no\n50, ?, yes.\n"
 
 
 @pytest.fixture
@@ -37,17 +37,17 @@ def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 
 
 def test_snake_case() -> None:
-    assert snake_case(" Education-Num ") == "education_num"
-    assert snake_case("hours per week") == "hours_per_week"
+    assert snake_case(" Colour-Name ") == "colour_name"
+    assert snake_case("mean radius") == "mean_radius"
 
 
 def test_read_source_handles_quirks(tmp_path: Path) -> None:
     path = tmp_path / "t.csv.gz"
     path.write_bytes(gzip.compress(("|1x3 Cross validator\n" + CSV).encode()))
     frame = read_source(str(path), na_values=["?"], comment_prefix="|")
-    assert list(frame.columns) == ["age", "work_class", "income"]
-    assert frame.loc[0, "work_class"] == "State-gov"
-    assert pd.isna(frame.loc[1, "work_class"])
+    assert list(frame.columns) == ["amount", "colour_name", "label"]
+    assert frame.loc[0, "colour_name"] == "dark-red"
+    assert pd.isna(frame.loc[1, "colour_name"])
 
 
 def test_read_source_over_http_and_file_url(http_root: tuple[Path, str]) -> None:
@@ -72,11 +72,11 @@ def test_unreachable_url() -> None:
     ("payload", "name", "message"),
     [
         (b"", "empty.csv", "is empty"),
-        (b"age,income\n", "header.csv", "no data rows"),
+        (b"amount,label\n", "header.csv", "no data rows"),
         (gzip.compress(CSV.encode() * 50)[:-30], "cut.csv.gz", "not a complete gzip file"),
-        (b"age,sex\n39,M\xe4nnlich\n", "latin1.csv", "not UTF-8 text: byte 0xe4 at line 2"),
-        (b'age,sex\n39,"Male\n', "quote.csv", "not a well-formed CSV"),
-        (b"age,age\n1,2\n", "dup.csv", "repeats the column"),
+        (b"amount,name\n39,M\xe4nnlich\n", "latin1.csv", "not UTF-8 text: byte 0xe4 at line 2"),
+        (b'amount,name\n39,"Ada\n', "quote.csv", "not a well-formed CSV"),
+        (b"amount,amount\n1,2\n", "dup.csv", "repeats the column"),
     ],
 )
 def test_unreadable_sources(tmp_path: Path, payload: bytes, name: str, message: str) -> None:

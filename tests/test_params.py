@@ -6,7 +6,7 @@ import yaml
 
 from lastmile.errors import LastmileError
 from lastmile.params import Params, load_params
-from tests.conftest import ROOT, run
+from tests.conftest import PARAMS, ROOT, run
 
 
 def _write(tmp_path: Path, mutate: dict[str, object]) -> Path:
@@ -33,9 +33,16 @@ def test_project_params_load(params: Params) -> None:
         ({"split.test_size": 1.5}, "split.test_size"),
         ({"model.kind": "random_forest"}, "model.kind"),
         ({"model.typo": 1}, "model.typo"),
-        ({"features.numeric": ["age", "sex"]}, "both numeric and categorical"),
-        ({"features.sensitive": ["fnlwgt"]}, "sensitive features must also be features"),
-        ({"target.column": "age"}, "also listed as a feature"),
+        (
+            {"features.numeric": ["both", "x"], "features.categorical": ["both"]},
+            "both numeric and categorical",
+        ),
+        ({"features.sensitive": ["not_a_feature"]}, "sensitive features must also be features"),
+        ({"target.column": PARAMS.features.all[0]}, "also listed as a feature"),
+        ({"target.positive": 1.5}, "target.positive"),
+        ({"target.positive": None}, "target.positive"),
+        ({"project.model_name": "My Model"}, "project.model_name"),
+        ({"project.name": ""}, "project.name"),
     ],
 )
 def test_invalid_params_name_the_key(tmp_path: Path, mutate: dict[str, object], message: str) -> None:
@@ -71,3 +78,9 @@ def test_tests_hold_when_a_user_tunes_the_parameters(repo_copy: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+@pytest.mark.parametrize("positive", ["high", "yes", 1, 0, True, False])
+def test_the_positive_label_keeps_its_yaml_type(tmp_path: Path, positive: object) -> None:
+    loaded = load_params(_write(tmp_path, {"target.positive": positive})).target.positive
+    assert loaded == positive and type(loaded) is type(positive)

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
-from lastmile.data import write_json
+from lastmile.data import Label, write_json
 from lastmile.errors import LastmileError
 from lastmile.params import FeatureParams, TargetParams
 
@@ -35,13 +35,14 @@ class ModelInfo(_Artifact):
     target: TargetParams
     features: FeatureParams
     params: dict[str, Any]
-    classes: list[str]
+    # The data's labels with their JSON type (1, "yes", true), as the pipeline's classes_ hold them.
+    classes: list[Label]
     versions: dict[str, str]
     # Rows whose positive-class probability is at or above it are predicted positive.
     threshold: float = Field(gt=0, le=1)
 
     @property
-    def negative(self) -> str:
+    def negative(self) -> Label:
         return next(c for c in self.classes if c != self.target.positive)
 
 

@@ -208,7 +208,10 @@ def release_version(
     from lastmile.release import version as versions
 
     def run() -> str:
-        plan = versions.plan_release(Path.cwd(), repository, version)
+        # The image is params.yaml's `project.image` when set; a repository without params.yaml (a
+        # history of tags only) releases to the origin remote's default image.
+        image = _params(paths.PARAMS).project.image if paths.PARAMS.is_file() else ""
+        plan = versions.plan_release(Path.cwd(), repository, version, image)
         _append_outputs(github_output, versions.github_outputs(plan))
         return versions.describe(plan)
 
@@ -575,6 +578,10 @@ def init(
     sensitive: Annotated[
         str | None, typer.Option("--sensitive", help="Sensitive features, comma-separated ('' for none).")
     ] = None,
+    description: Annotated[
+        str | None,
+        typer.Option("--description", help="What the model predicts, in a sentence ('' drafts one)."),
+    ] = None,
     na_values: Annotated[
         str | None, typer.Option("--na-values", help="Cell values meaning 'missing', comma-separated.")
     ] = None,
@@ -605,6 +612,7 @@ def init(
         "target": target,
         "positive": positive,
         "sensitive": sensitive,
+        "description": description,
         "na_values": na_values,
         "comment_prefix": comment_prefix,
         "label_suffix": label_suffix,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
 import pandera.pandas as pa
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,7 +22,8 @@ from lastmile.paths import CONTRACT
 class ColumnSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["integer", "number", "category"]
+    # `boolean` is meant for a yes/no target: true/false in any case, or 1/0.
+    kind: Literal["integer", "number", "category", "boolean"]
     nullable: bool = False
     min: float | None = None
     max: float | None = None
@@ -32,7 +34,9 @@ class ColumnSpec(BaseModel):
         if self.kind == "category" and (self.min is not None or self.max is not None):
             raise ValueError("a category column takes `values`, not `min`/`max`")
         if self.kind != "category" and self.values is not None:
-            raise ValueError("a numeric column takes `min`/`max`, not `values`")
+            raise ValueError(f"a {self.kind} column takes no `values`")
+        if self.kind == "boolean" and (self.min is not None or self.max is not None):
+            raise ValueError("a boolean column takes no `min`/`max`")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"`min` ({self.min:g}) is above `max` ({self.max:g})")
         if self.values is not None and len(set(self.values)) < len(self.values):
@@ -44,6 +48,9 @@ class ColumnSpec(BaseModel):
     def dtype(self) -> str:
         if self.kind == "category":
             return "str"
+        if self.kind == "boolean":
+            # pandas' nullable boolean: coercing text to numpy's bool would make "no" true.
+            return "boolean"
         # NaN needs a float or nullable integer column.
         if self.kind == "integer":
             return "Int64" if self.nullable else "int64"
@@ -80,6 +87,31 @@ def load_contract(path: Path = CONTRACT) -> Contract:
         return Contract.model_validate(raw)
     except ValidationError as exc:
         raise config_error(path, exc.errors(), Contract) from None
+
+
+_BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def parse_booleans(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
+    """The contract's boolean columns with true/false (any case) and 1/0 as booleans.
+
+    Other values are left as they are, so that validation reports them with their rows.
+    """
+    out = frame.copy()
+    for name, spec in contract.columns.items():
+        if spec.kind == "boolean" and name in out.columns:
+            out[name] = (
+                out[name]
+                .map(
+                    lambda value: (
+                        _BOOLEAN_WORDS.get(str(value).strip().casefold(), value)
+                        if not pd.isna(value)
+                        else value
+                    ),
+                )
+                .astype(object)
+            )
+    return out
 
 
 def _checks(spec: ColumnSpec) -> list[pa.Check]:

@@ -20,9 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
-from lastmile.errors import LastmileError, quoted
+from lastmile.errors import LastmileError, quoted, shorten
 
 
 class DataSourceError(LastmileError):
@@ -30,7 +31,7 @@ class DataSourceError(LastmileError):
 
 
 def snake_case(name: str) -> str:
-    """`Education-Num ` -> `education_num`: the column names the contract and the API use."""
+    """`Unit Price ` -> `unit_price`: the column names the contract and the API use."""
     return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
@@ -141,6 +142,63 @@ def infer_types(frame: pd.DataFrame) -> pd.DataFrame:
         numbers = _numbers(stripped)
         out[name] = stripped if numbers is None else numbers
     return pd.DataFrame(out, index=frame.index)
+
+
+Label = str | int | bool
+
+
+def native(value: Any) -> Any:
+    """A numpy scalar as the plain Python value (JSON-serialisable); anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _label_kind(labels: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(labels):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(labels):
+        return "integer"
+    if pd.api.types.is_numeric_dtype(labels):
+        return "number"
+    return "text"
+
+
+def typed_label(value: Label, labels: pd.Series, column: str) -> Label:
+    """`value` (params.yaml `target.positive`) as the type of the labels in `column`.
+
+    1 or "1" for whole-number labels, true/"true"/1 for booleans, the text "1" for text labels:
+    the same label written either way is found; a label of another kind is a clear error.
+    """
+    kind = _label_kind(labels)
+    text = str(value).strip()
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if text.casefold() in ("true", "1"):
+            return True
+        if text.casefold() in ("false", "0"):
+            return False
+    elif kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+    elif kind == "text":
+        if isinstance(value, bool):
+            # A boolean written as text in the data: use the data's own spelling (True, true, TRUE).
+            spelled = {str(label).casefold(): str(label) for label in labels.dropna().unique()}
+            return spelled.get(text.casefold(), text)
+        return text
+    if kind == "number":
+        raise LastmileError(
+            f"The target column '{shorten(column)}' holds decimal numbers, which cannot be class labels: "
+            "declare it `integer`, `category` or `boolean` in contract.yaml."
+        )
+    expected = "true or false" if kind == "boolean" else "a whole number"
+    raise LastmileError(
+        f"params.yaml `target.positive` is {shorten(repr(value))}, but the target column '{shorten(column)}' "
+        f"holds {kind} labels: "
+        f"write the positive label as {expected}."
+    )
 
 
 def frame_hash(frame: pd.DataFrame) -> str:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from lastmile import artifacts
 from lastmile.artifacts import ModelInfo
-from lastmile.data import atomic_path
+from lastmile.data import Label, atomic_path
 from lastmile.errors import LastmileError
 from lastmile.params import FeatureParams, ModelParams
 
@@ -55,7 +55,7 @@ def build_pipeline(features: FeatureParams, model: ModelParams) -> Pipeline:
     return Pipeline([("preprocess", preprocess), ("classifier", classifier)])
 
 
-def positive_proba(pipeline: Pipeline, frame: pd.DataFrame, positive: str) -> np.ndarray:
+def positive_proba(pipeline: Pipeline, frame: pd.DataFrame, positive: Label) -> np.ndarray:
     """Probability of the positive label for each row."""
     classes = list(pipeline.classes_)
     return np.asarray(pipeline.predict_proba(frame)[:, classes.index(positive)])

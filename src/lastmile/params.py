@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 
 from lastmile.errors import LastmileError, config_error, one_line, quoted, shorten
 from lastmile.metrics import MetricName
@@ -23,6 +32,9 @@ class ProjectParams(_Strict):
     """Whose project this is: the names `lastmile init` writes and the model, service and image carry."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*$", description="The project's name, lower case with dashes.")
+    description: str = Field(
+        min_length=1, description="What the model predicts, in a sentence or two: model card, DVC artifact."
+    )
     github_owner: str = Field(default="", pattern=r"^([A-Za-z0-9][A-Za-z0-9-]{0,38})?$")
     model_name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", description="BentoML model and DVC artifact.")
     service_name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$", description="BentoML service (a class name).")
@@ -42,7 +54,9 @@ class DataParams(_Strict):
 
 class TargetParams(_Strict):
     column: str
-    positive: str
+    # Written as the data holds it: "yes", 1 or true. Matched to the target column's type by
+    # `lastmile.data.typed_label` (so 1 also finds the label "1" of a category column).
+    positive: StrictBool | StrictInt | StrictStr
 
 
 class FeatureParams(_Strict):
@@ -99,7 +113,7 @@ class ThresholdParams(_Strict):
 class SliceParams(_Strict):
     columns: list[str] = Field(default=[], description="Extra columns to slice by, one slice per value.")
     bands: dict[str, list[float]] = Field(
-        default={}, description="Numeric column -> band edges, e.g. age: [25, 35] gives <25, 25-34, 35+."
+        default={}, description="Numeric column -> band edges, e.g. tenure: [2, 5] gives <2, 2-4, 5+."
     )
 
     @model_validator(mode="after")

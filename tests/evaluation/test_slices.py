@@ -15,9 +15,9 @@ def test_band_labels_read_naturally() -> None:
 
 
 def test_bands_include_the_lower_edge_and_keep_missing_values() -> None:
-    ages = pd.Series([17, 25, 34, 35, None, 90], dtype="Int64")
-    assert bands(ages, [25, 35]).astype(str).tolist() == ["<25", "25-34", "25-34", "35+", MISSING, "35+"]
-    assert bands(ages, [25, 35]).cat.categories.tolist() == ["<25", "25-34", "35+", MISSING]
+    amounts = pd.Series([17, 25, 34, 35, None, 90], dtype="Int64")
+    assert bands(amounts, [25, 35]).astype(str).tolist() == ["<25", "25-34", "25-34", "35+", MISSING, "35+"]
+    assert bands(amounts, [25, 35]).cat.categories.tolist() == ["<25", "25-34", "35+", MISSING]
 
 
 def test_groups_put_the_largest_first_and_name_missing_values() -> None:
@@ -27,13 +27,13 @@ def test_groups_put_the_largest_first_and_name_missing_values() -> None:
 
 
 def test_slices_name_columns_the_table_has() -> None:
-    table = pd.DataFrame({"sex": ["F", "M"], "age": [30, 50]})
-    named = slice_columns(table, ["sex"], SliceParams(bands={"age": [40]}, columns=["sex"]))
-    assert list(named) == ["sex", "age"]  # a sensitive feature listed again is not repeated
-    with pytest.raises(LastmileError, match=r"\['workclass'\].*evaluation\.slices"):
-        slice_columns(table, ["sex"], SliceParams(columns=["workclass"]))
-    with pytest.raises(LastmileError, match=r"\['sex'\] into numeric bands"):
-        slice_columns(table, ["sex"], SliceParams(bands={"sex": [1]}))
+    table = pd.DataFrame({"group": ["F", "M"], "amount": [30, 50]})
+    named = slice_columns(table, ["group"], SliceParams(bands={"amount": [40]}, columns=["group"]))
+    assert list(named) == ["group", "amount"]  # a sensitive feature listed again is not repeated
+    with pytest.raises(LastmileError, match=r"\['colour'\].*evaluation\.slices"):
+        slice_columns(table, ["group"], SliceParams(columns=["colour"]))
+    with pytest.raises(LastmileError, match=r"\['group'\] into numeric bands"):
+        slice_columns(table, ["group"], SliceParams(bands={"group": [1]}))
 
 
 def test_slice_report_counts_and_metrics() -> None:

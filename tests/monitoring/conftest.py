@@ -32,12 +32,13 @@ class Watched:
     held_out: pd.DataFrame
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
-        return positive_proba(self.pipeline, frame[self.params.features.all], self.params.target.positive)
+        return positive_proba(self.pipeline, frame[self.params.features.all], self.metadata.target.positive)
 
     def write_log(self, path: Path, frame: pd.DataFrame, probability: np.ndarray | None = None) -> Path:
         """Log `frame` as the service would have: its records, the model's (or given) probabilities."""
         proba = self.score(frame) if probability is None else probability
-        labels = np.where(proba >= self.profile.threshold, self.params.target.positive, "other")
+        positive, negative = self.metadata.target.positive, self.metadata.negative
+        labels = [positive if p >= self.profile.threshold else negative for p in proba.tolist()]
         records = frame[self.params.features.all].to_dict("records")
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:

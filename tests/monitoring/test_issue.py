@@ -127,17 +127,17 @@ def test_drift_opens_one_issue_and_later_runs_update_it(github: FakeGitHub, tmp_
     github.issues.append(
         {"number": 90, "state": "open", "title": "retrain", "labels": [{"name": "drift"}], "pull_request": {}}
     )
-    code, out, err = _issue(github, _report(tmp_path / "first", True, ["age"]))
+    code, out, err = _issue(github, _report(tmp_path / "first", True, ["amount"]))
     assert code == 0, err
     assert out.strip() == "drift issue #2 opened: https://github.com/acme/shop/issues/2"
-    code, out, err = _issue(github, _report(tmp_path / "second", True, ["age", "probability"]))
+    code, out, err = _issue(github, _report(tmp_path / "second", True, ["amount", "probability"]))
     assert code == 0, err
     assert "drift issue #2 updated" in out
     issues = [i for i in github.issues if "pull_request" not in i]
     assert len(issues) == 1
     assert issues[0]["labels"] == [{"name": "drift"}]
-    assert issues[0]["title"] == "Drift detected: age, probability"
-    assert issues[0]["body"].startswith("## DRIFT in 900 logged records: age, probability.")
+    assert issues[0]["title"] == "Drift detected: amount, probability"
+    assert issues[0]["body"].startswith("## DRIFT in 900 logged records: amount, probability.")
     assert "https://ci/run/7" in issues[0]["body"]
 
 
@@ -149,9 +149,9 @@ def test_no_drift_opens_nothing(github: FakeGitHub, tmp_path: Path) -> None:
 
 def test_closed_issues_do_not_count_and_errors_are_clear(github: FakeGitHub, tmp_path: Path) -> None:
     github.issues.append({"number": 1, "state": "closed", "title": "old", "labels": [{"name": "drift"}]})
-    code, out, _ = _issue(github, _report(tmp_path / "a", True, ["sex"]))
+    code, out, _ = _issue(github, _report(tmp_path / "a", True, ["group"]))
     assert code == 0 and "#2 opened" in out
-    code, _, err = _issue(github, _report(tmp_path / "b", True, ["sex"]), token="wrong")
+    code, _, err = _issue(github, _report(tmp_path / "b", True, ["group"]), token="wrong")
     assert code == 1 and "answered 401" in err and "issues: write" in err
     code, _, err = _issue(github, tmp_path / "missing")
     assert code == 1 and "No monitor report in" in err

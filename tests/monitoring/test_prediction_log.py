@@ -25,9 +25,9 @@ from lastmile.monitoring.prediction_log import (
 
 class Row(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    age: int
-    sex: str | None = None
-    race: str | None = None
+    amount: int
+    group: str | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Outcome:
 
 
 def _scored(request_id: str, count: int, **sent: object) -> Scored:
-    records = [Row.model_validate({"age": 20 + k, **sent}) for k in range(count)]
+    records = [Row.model_validate({"amount": 20 + k, **sent}) for k in range(count)]
     predictions = [Outcome(label="yes" if k % 2 else "no", probability=k / (count + 1)) for k in range(count)]
     return Scored(request_id, datetime(2026, 11, 30, 16, 0, 0, 123456, tzinfo=UTC), records, predictions)
 
@@ -56,21 +56,21 @@ def _wait_for(predicate: object, seconds: float = 20) -> None:
 def test_one_line_per_record_in_the_documented_format(tmp_path: Path):
     sink = RotatingFileSink(tmp_path / "monitoring", "predictions.jsonl", max_bytes=1 << 20, backups=2)
     log = PredictionLog(sink, model_version="1.2.3")
-    log.submit(_scored("req-1", 3, sex="Male"))
+    log.submit(_scored("req-1", 3, group="A"))
     log.close()
 
     lines = _read(tmp_path / "monitoring" / "predictions.jsonl")
     assert [line["record"] for line in lines] == [
-        {"age": 20, "sex": "Male"},
-        {"age": 21, "sex": "Male"},
-        {"age": 22, "sex": "Male"},
+        {"amount": 20, "group": "A"},
+        {"amount": 21, "group": "A"},
+        {"amount": 22, "group": "A"},
     ]
     assert lines[1] == {
         "schema": SCHEMA,
         "request_id": "req-1",
         "time": "2026-11-30T16:00:00.123+00:00",
         "model_version": "1.2.3",
-        "record": {"age": 21, "sex": "Male"},  # as sent: `race` was not, so it is not logged
+        "record": {"amount": 21, "group": "A"},  # as sent: `region` was not, so it is not logged
         "probability": 0.25,
         "label": "yes",
     }
@@ -105,10 +105,10 @@ def test_rotation_keeps_whole_lines_and_a_bounded_number_of_files(tmp_path: Path
 def test_sensitive_columns_are_hashed_or_dropped(tmp_path: Path, mode: str):
     sink = RotatingFileSink(tmp_path, "p.jsonl", max_bytes=1 << 20, backups=1)
     log = PredictionLog(
-        sink, model_version="1", sensitive=["sex", "race"], sensitive_mode=mode, hash_key="k1"
+        sink, model_version="1", sensitive=["group", "region"], sensitive_mode=mode, hash_key="k1"
     )  # type: ignore[arg-type]
-    log.submit(_scored("a", 2, sex="Male", race=None))
-    log.submit(_scored("b", 1, sex="Female", race="White"))
+    log.submit(_scored("a", 2, group="A", region=None))
+    log.submit(_scored("b", 1, group="B", region="north"))
     log.close()
 
     lines = _read(tmp_path / "p.jsonl")
@@ -116,13 +116,13 @@ def test_sensitive_columns_are_hashed_or_dropped(tmp_path: Path, mode: str):
     assert all(line["redacted"] == {"race": mode, "sex": mode} for line in lines)
     records = [line["record"] for line in lines]
     if mode == "drop":
-        assert records == [{"age": 20}, {"age": 21}, {"age": 20}]
+        assert records == [{"amount": 20}, {"amount": 21}, {"amount": 20}]
         return
-    male, _, female = (r["sex"] for r in records)  # type: ignore[index]
-    assert male.startswith("hmac-sha256:") and female.startswith("hmac-sha256:")
-    assert male != female and "Male" not in male
-    assert records[0]["race"] is None  # type: ignore[index]  # a missing value stays missing
-    assert records[0]["sex"] == records[1]["sex"]  # type: ignore[index]  # same value, same token
+    first, _, second = (r["group"] for r in records)  # type: ignore[index]
+    assert first.startswith("hmac-sha256:") and second.startswith("hmac-sha256:")
+    assert first != second and "A" not in first
+    assert records[0]["region"] is None  # type: ignore[index]  # a missing value stays missing
+    assert records[0]["group"] == records[1]["group"]  # type: ignore[index]  # same value, same token
 
 
 def test_a_full_queue_drops_and_counts_without_blocking(tmp_path: Path):

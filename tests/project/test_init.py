@@ -7,13 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
+from dvc.repo import Repo
 from typer.testing import CliRunner
 
 from lastmile.cli import app
 from lastmile.contract import load_contract
 from lastmile.params import load_params
-from tests.conftest import git_add_commit, run
+from tests.conftest import ROOT, git_add_commit, run
 
 
 def _init(repo: Path, *options: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -52,6 +52,9 @@ def test_init_on_new_data_writes_configuration_and_resets_outputs(
         "model_name": "tumour-screen",
         "service_name": "TumourScreen",
         "image": "ghcr.io/acme/tumour-screen",
+        "description": (
+            "Predicts whether `target` is `1`, from the other columns of `data/breast_cancer.csv`."
+        ),
     }
     # A file outside the project is copied in, so the repository carries its data.
     assert params.data.source == "data/breast_cancer.csv"
@@ -66,7 +69,11 @@ def test_init_on_new_data_writes_configuration_and_resets_outputs(
     assert params.evaluation.slices.bands == {} and params.evaluation.slices.columns == []
     contract = load_contract(repo_copy / "contract.yaml")
     assert contract.columns["target"].values == ["1", "0"]
-    assert yaml.safe_load((repo_copy / "dvc.yaml").read_text())["artifacts"].keys() == {"tumour-screen"}
+    # dvc.yaml is the template's: DVC names the model artifact from params.yaml `project:`.
+    assert (repo_copy / "dvc.yaml").read_text() == (ROOT / "dvc.yaml").read_text()
+    with Repo(str(repo_copy)) as repo:
+        (artifact,) = repo.artifacts.read()["dvc.yaml"].items()
+    assert artifact[0] == "tumour-screen" and artifact[1].desc == params.project.description
     # The example's outputs are gone: the first `make run` trains anew, with no stale baseline.
     assert not (repo_copy / "dvc.lock").exists() and not (repo_copy / "reports").exists()
     assert "make run" in result.stdout and "git add -A" in result.stdout
@@ -97,11 +104,12 @@ def test_init_keeps_a_reviewed_contract_and_tuned_gates_for_the_same_data(repo_c
         "--target",
         before.target.column,
         "--positive",
-        before.target.positive,
+        str(before.target.positive),
         "--sensitive",
         ",".join(sensitive),
     )
     after = load_params(repo_copy / "params.yaml")
+    assert after.project.description == before.project.description  # same data: kept
     assert (repo_copy / "contract.yaml").read_text() == contract
     assert (repo_copy / "dvc.lock").exists()  # same data: nothing to retrain
     assert after.features.sensitive == sensitive
@@ -146,13 +154,15 @@ def test_init_asks_for_what_is_not_given(
     shutil.copy(breast_cancer_csv, repo_copy / "data" / "cells.csv")
     git_add_commit(repo_copy, "my data")
     monkeypatch.chdir(repo_copy)
-    # Name, owner, image (default), source, target, positive (default: the rarer label), sensitive.
-    answers = "cells\nacme\n\ndata/cells.csv\ntarget\n\n\n"
+    # Name, owner, image (default), source, target, positive (default: the rarer label), sensitive,
+    # description (its own words).
+    answers = "cells\nacme\n\ndata/cells.csv\ntarget\n\n\nFlags cells to look at twice.\n"
     result = CliRunner().invoke(app, ["init"], input=answers)
     assert result.exit_code == 0, result.output
     assert "Positive label, one of ['1', '0']" in result.output
     params = load_params(repo_copy / "params.yaml")
     assert params.project.image == "ghcr.io/acme/cells"
+    assert params.project.description == "Flags cells to look at twice."
     assert (params.data.source, params.target.positive, params.features.sensitive) == (
         "data/cells.csv",
         "0",

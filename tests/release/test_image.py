@@ -53,11 +53,13 @@ def test_the_repository_base_image_file_is_what_dependabot_watches() -> None:
     assert [u["directory"] for u in docker] == ["/" + image.BASE_IMAGE_FILE.parent.as_posix()]
 
 
-def test_sample_record_is_a_complete_row(trained_repo: Path, params) -> None:
+def test_sample_record_is_a_complete_row(trained_repo: Path, params, contract) -> None:
     record = image.sample_record(trained_repo / "data/processed/test.parquet", params.features.all)
     assert set(record) == set(params.features.all)
     assert all(value is not None for value in record.values())
-    assert isinstance(record["age"], int) and isinstance(record["sex"], str)
+    json_types = {"integer": int, "number": (int, float), "category": str, "boolean": bool}
+    for name in params.features.all:
+        assert isinstance(record[name], json_types[contract.columns[name].kind]), name
 
 
 def test_smoke_report_says_what_failed() -> None:
@@ -67,14 +69,14 @@ def test_smoke_report_says_what_failed() -> None:
         size_mb=480.2,
         cold_start_s=3.21,
         prediction_status=200,
-        prediction={"predictions": [{"label": ">50K", "probability": 0.7}]},
+        prediction={"predictions": [{"label": "yes", "probability": 0.7}]},
         bad_request_status=500,
         bad_request_body="Internal Server Error",
         server_uid=1034,
     )
     text = image.report(result)
     assert "size        480 MB" in text and "cold start  3.2 s" in text
-    assert "FAIL POST /predict age='old' -> 500" in text and text.endswith("FAILED")
+    assert "FAIL POST /predict, a field set to an object -> 500" in text and text.endswith("FAILED")
     assert image.as_json(result)["passed"] is False
 
 
@@ -159,10 +161,10 @@ def test_readiness_wait_and_requests_over_http() -> None:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-            ok = isinstance(body["records"][0]["age"], int)
+            ok = isinstance(body["records"][0]["amount"], int)
             self.send_response(200 if ok else 422)
             self.end_headers()
-            self.wfile.write(b'{"ok": true}' if ok else b'{"error": "age"}')
+            self.wfile.write(b'{"ok": true}' if ok else b'{"error": "amount"}')
 
         def log_message(self, *args: object) -> None:
             pass
@@ -173,8 +175,11 @@ def test_readiness_wait_and_requests_over_http() -> None:
     try:
         port = server.server_address[1]
         image._wait_ready(port)
-        assert image._post(port, "/predict", b'{"records": [{"age": 30}]}') == (200, '{"ok": true}')
-        assert image._post(port, "/predict", b'{"records": [{"age": "old"}]}') == (422, '{"error": "age"}')
+        assert image._post(port, "/predict", b'{"records": [{"amount": 30}]}') == (200, '{"ok": true}')
+        assert image._post(port, "/predict", b'{"records": [{"amount": "x"}]}') == (
+            422,
+            '{"error": "amount"}',
+        )
     finally:
         server.shutdown()
 

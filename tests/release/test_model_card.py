@@ -28,7 +28,9 @@ def test_model_card_reports_the_real_metrics(trained_repo: Path) -> None:
     assert metadata["model_version"] in card and metadata["training_data_hash"] in card
     assert "ghcr.io/acme/lastmile:0.1.0" in card
 
-    assert evidence.fairness is not None and set(evidence.fairness.root) == {"sex", "race"}
+    params = load_params(trained_repo / "params.yaml")
+    assert f"# Model card: {params.project.model_name} 0.1.0" in card and params.project.description in card
+    assert evidence.fairness is not None and set(evidence.fairness.root) == set(params.features.sensitive)
     for feature, report in evidence.fairness.root.items():
         assert f"**{feature}**: demographic parity difference" in card
         for group, stats in report.groups.items():
@@ -59,7 +61,7 @@ def test_model_card_shows_failed_gates_and_missing_fairness(trained_repo: Path, 
                 "passed": True,
             },
             {
-                "name": "dp_sex",
+                "name": "dp_group",
                 "kind": "fairness",
                 "value": 0.3,
                 "threshold": 0.2,
@@ -75,5 +77,30 @@ def test_model_card_shows_failed_gates_and_missing_fairness(trained_repo: Path, 
         version.plan_release(repo, REPOSITORY), evidence, load_params(repo / "params.yaml")
     )
     assert "Verdict: **FAILED**." in card
-    assert "| dp_sex | fairness | 0.3000 | 0.2000 | FAIL |" in card
-    assert "Per-group metrics were not computed for this model" in card
+    assert "| dp_group | fairness | 0.3000 | 0.2000 | FAIL |" in card
+    params = load_params(repo / "params.yaml")
+    expected = "Per-group metrics were not computed" if params.features.sensitive else "None configured"
+    assert expected in card
+
+
+def test_model_card_prose_comes_from_the_project(trained_repo: Path) -> None:
+    """Another project's description and no sensitive features: nothing of the example's prose stays."""
+    evidence = model_card.Evidence.load(trained_repo)
+    params = load_params(trained_repo / "params.yaml")
+    project = params.project.model_copy(
+        update={"model_name": "tumour-screen", "description": "Flags tumours."}
+    )
+    features = evidence.metadata.features.model_copy(update={"sensitive": []})
+    evidence = replace(
+        evidence, metadata=evidence.metadata.model_copy(update={"features": features}), fairness=None
+    )
+    card = model_card.render_model_card(
+        version.plan_release(trained_repo, REPOSITORY),
+        evidence,
+        params.model_copy(update={"project": project}),
+    )
+    assert card.startswith("# Model card: tumour-screen 0.1.0") and "\nFlags tumours.\n" in card
+    assert "None configured: the project lists no sensitive features" in card
+    assert "Sensitive features (evaluated, not excluded): none configured." in card
+    for example_only in ("annual income", "census", "1994", "uci adult", "historical inequality"):
+        assert example_only not in card.replace(params.project.description, "").lower(), example_only

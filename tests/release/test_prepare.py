@@ -32,7 +32,7 @@ def test_a_model_that_failed_its_gates_is_not_released(trained_repo: Path, tmp_p
                 "passed": True,
             },
             {
-                "name": "dp_sex",
+                "name": "dp_group",
                 "kind": "fairness",
                 "value": 0.3,
                 "threshold": 0.2,
@@ -45,7 +45,7 @@ def test_a_model_that_failed_its_gates_is_not_released(trained_repo: Path, tmp_p
     out = repo / "dist" / "release"
     result = run(["lastmile", "release", "prepare", "--out", str(out)], cwd=repo, check=False)
     assert result.returncode == 1
-    assert "quality gates failed (dp_sex)" in result.stderr
+    assert "quality gates failed (dp_group)" in result.stderr
     assert not out.exists()
 
 

@@ -183,3 +183,10 @@ def test_version_command_prints_the_plan(history: Path) -> None:
     bad = run(["lastmile", "release", "version", "--version", "0.1.0"], cwd=history, check=False)
     assert bad.returncode == 1 and "not higher than the last release v0.3.0" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_the_project_image_replaces_the_remote_default(history: Path) -> None:
+    """params.yaml `project.image`, when set, names the release image."""
+    plan = version.plan_release(history, REPOSITORY, image="registry.example.com/team/model")
+    assert plan.image == "registry.example.com/team/model"
+    assert plan.image_tags[0] == f"registry.example.com/team/model:{plan.version}"

@@ -16,14 +16,30 @@ from lastmile.errors import LastmileError
 from lastmile.params import GateParams
 from lastmile.review import baseline, gate
 from lastmile.review.baseline import Evaluation
-from tests.conftest import git_add_commit, run
+from tests.conftest import PARAMS, git_add_commit, run
 
 
 @pytest.fixture(scope="module")
 def base(trained_repo: Path) -> Evaluation:
     evaluation = baseline.from_directory(trained_repo / "reports")
     assert evaluation is not None and evaluation.predictions is not None and evaluation.fairness is not None
+    assert evaluation.data is not None
     return evaluation
+
+
+# Fairness results for two made-up sensitive features: the gate logic does not depend on the data's.
+FAIRNESS = FairnessReport.model_validate(
+    {
+        "group_a": {"demographic_parity_difference": 0.12, "equalized_odds_difference": 0.2, "groups": {}},
+        "group_b": {"demographic_parity_difference": 0.05, "equalized_odds_difference": 0.3, "groups": {}},
+    }
+)
+
+
+@pytest.fixture
+def fair(base: Evaluation) -> Evaluation:
+    """The sample's evaluation with made-up fairness results."""
+    return Evaluation("base", base.metrics, FAIRNESS, base.predictions, base.data)
 
 
 def _scored(predictions: pd.DataFrame, fairness: FairnessReport | None, source: str = "head") -> Evaluation:
@@ -157,33 +173,32 @@ def _fairness_with(fairness: FairnessReport, feature: str, measure: str, value: 
     return FairnessReport.model_validate(changed)
 
 
-def test_fairness_bounds(base: Evaluation) -> None:
-    assert base.fairness is not None
-    value = base.fairness.root["sex"].demographic_parity_difference
+def test_fairness_bounds(fair: Evaluation) -> None:
+    value = FAIRNESS.root["group_a"].demographic_parity_difference
     assert value is not None
-    below = _gates(fairness={"sex": {"demographic_parity_difference": {"max": value + 0.01}}})
-    above = _gates(fairness={"sex": {"demographic_parity_difference": {"max": value - 0.01}}})
-    passing, failing = _only(gate.check(below, base, None)), _only(gate.check(above, base, None))
+    below = _gates(fairness={"group_a": {"demographic_parity_difference": {"max": value + 0.01}}})
+    above = _gates(fairness={"group_a": {"demographic_parity_difference": {"max": value - 0.01}}})
+    passing, failing = _only(gate.check(below, fair, None)), _only(gate.check(above, fair, None))
     assert passing.kind == failing.kind == "fairness"
-    assert passing.name == "sex demographic parity" and passing.value == value
+    assert passing.name == "group_a demographic parity" and passing.value == value
     assert passing.passed and not failing.passed and "exceeds" in failing.detail
 
 
-def test_fairness_regression(base: Evaluation) -> None:
-    assert base.fairness is not None
-    odds = base.fairness.root["race"].equalized_odds_difference
+def test_fairness_regression(fair: Evaluation) -> None:
+    base = fair
+    odds = FAIRNESS.root["group_b"].equalized_odds_difference
     assert odds is not None
-    gates = _gates(fairness={"race": {"equalized_odds_difference": {"max_increase": 0.05}}})
+    gates = _gates(fairness={"group_b": {"equalized_odds_difference": {"max_increase": 0.05}}})
     worse = Evaluation(
         "head",
         base.metrics,
-        _fairness_with(base.fairness, "race", "equalized_odds_difference", odds + 0.08),
+        _fairness_with(FAIRNESS, "group_b", "equalized_odds_difference", odds + 0.08),
         None,
     )
     slightly = Evaluation(
         "head",
         base.metrics,
-        _fairness_with(base.fairness, "race", "equalized_odds_difference", odds + 0.04),
+        _fairness_with(FAIRNESS, "group_b", "equalized_odds_difference", odds + 0.04),
         None,
     )
     failing, passing = _only(gate.check(gates, worse, base)), _only(gate.check(gates, slightly, base))
@@ -194,11 +209,51 @@ def test_fairness_regression(base: Evaluation) -> None:
 
 
 def test_fairness_gate_on_a_feature_the_evaluation_lacks_is_an_error(base: Evaluation) -> None:
-    gates = _gates(fairness={"sex": {"demographic_parity_difference": {"max": 0.2}}})
-    assert base.fairness is not None
-    race_only = FairnessReport.model_validate({"race": base.fairness.model_dump()["race"]})
-    with pytest.raises(LastmileError, match=r"fairness\.json has no sensitive feature 'sex'"):
-        gate.check(gates, Evaluation("old", base.metrics, race_only, None), None)
+    gates = _gates(fairness={"group_a": {"demographic_parity_difference": {"max": 0.2}}})
+    only_b = FairnessReport.model_validate({"group_b": FAIRNESS.model_dump()["group_b"]})
+    with pytest.raises(LastmileError, match=r"fairness\.json has no sensitive feature 'group_a'"):
+        gate.check(gates, Evaluation("old", base.metrics, only_b, None), None)
+
+
+def _other_data(base: Evaluation, **changes: Any) -> Evaluation:
+    assert base.data is not None
+    return Evaluation("other", base.metrics, base.fairness, base.predictions, {**base.data, **changes})
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"target": {"column": "other_target", "positive": 1}},
+        {"class_counts": {"other label": 10, "another label": 5}},
+        {"column_names": ["a", "b", "other_target"]},
+    ],
+    ids=["target", "labels", "columns"],
+)
+def test_a_base_that_evaluated_other_data_is_not_comparable(
+    fair: Evaluation, changes: dict[str, Any]
+) -> None:
+    """A project made from the template, compared with the template's own reports: no regression verdict."""
+    head = _degraded(fair, share=0.4)  # would fail the regression gates against a comparable base
+    head = Evaluation("head", head.metrics, FAIRNESS, head.predictions, fair.data)
+    gates = _gates(
+        max_regression={"roc_auc": 0.005},
+        fairness={"group_a": {"demographic_parity_difference": {"max_increase": 0.0}}},
+    )
+    report = gate.check(gates, head, _other_data(fair, **changes))
+    assert report.passed
+    assert report.baseline is not None and report.baseline.endswith(gate.NOT_COMPARABLE)
+    compared = [g for g in report.gates if g.kind in ("regression", "fairness_regression")]
+    assert compared and all(g.passed for g in compared)
+    assert all(g.detail.startswith("not comparable: the base evaluated other data (") for g in compared)
+    assert not gate.check(gates, head, fair).passed  # the same base with the same data: compared
+
+
+def test_new_rows_of_the_same_data_stay_comparable(base: Evaluation) -> None:
+    assert base.data is not None
+    grown = _other_data(base, rows=base.data["rows"] + 10, data_hash="another hash")
+    assert base.other_data(grown) is None and grown.other_data(base) is None
+    older = Evaluation("old", base.metrics, None, None, {"rows": 1})  # a summary without the fields
+    assert base.other_data(older) is None
 
 
 def test_report_and_table(base: Evaluation) -> None:
@@ -214,7 +269,7 @@ def test_report_and_table(base: Evaluation) -> None:
 
 
 def test_a_model_that_predicts_one_class_fails(base: Evaluation) -> None:
-    assert base.predictions is not None and base.fairness is not None
+    assert base.predictions is not None
     probabilities = base.predictions["probability"]
     threshold = base.metrics.threshold
     rarer = min((probabilities >= threshold).sum(), (probabilities < threshold).sum())
@@ -224,14 +279,18 @@ def test_a_model_that_predicts_one_class_fails(base: Evaluation) -> None:
     one_class = gate.degenerate_gate(Evaluation("head", above_every_row, base.fairness, base.predictions))
     assert not one_class.passed and one_class.value == 0
     assert f"all {len(probabilities):,} test rows are predicted negative" in one_class.detail
+
     # Without predictions, fairness.json's groups tell the same: a selection rate of 0 everywhere.
-    zeroed = base.fairness.model_dump()
-    for feature in zeroed.values():
-        for group in feature["groups"].values():
-            group["selection_rate"] = 0.0
-    silent = FairnessReport.model_validate(zeroed)
+    # (One made-up group holding every row: the project may have no sensitive feature.)
+    def one_group(selection_rate: float) -> FairnessReport:
+        rates = {"rows": len(probabilities), "positives": int(base.predictions["actual"].sum())}  # type: ignore[index]
+        rates |= {"selection_rate": selection_rate, "true_positive_rate": None, "false_positive_rate": None}
+        measures = {"demographic_parity_difference": 0.0, "equalized_odds_difference": 0.0}
+        return FairnessReport.model_validate({"group_a": {**measures, "groups": {"all": rates}}})
+
+    silent, healthy_groups = one_group(0.0), one_group(float((probabilities >= threshold).mean()))
     assert not gate.degenerate_gate(Evaluation("head", base.metrics, silent, None)).passed
-    assert gate.degenerate_gate(Evaluation("head", base.metrics, base.fairness, None)).passed
+    assert gate.degenerate_gate(Evaluation("head", base.metrics, healthy_groups, None)).passed
     assert not gate.check(GateParams(), Evaluation("head", base.metrics, silent, None), None).passed
 
 
@@ -240,7 +299,10 @@ def test_a_model_that_predicts_one_class_fails(base: Evaluation) -> None:
 PASSING_GATES = {
     "floors": {"roc_auc": 0.6},
     "max_regression": {"roc_auc": 0.005, "pr_auc": 0.01},
-    "fairness": {"sex": {"demographic_parity_difference": {"max": 0.9, "max_increase": 0.2}}},
+    "fairness": {
+        feature: {"demographic_parity_difference": {"max": 1.0, "max_increase": 1.0}}
+        for feature in PARAMS.features.sensitive[:1]
+    },
 }
 
 
@@ -311,7 +373,13 @@ def test_a_real_model_predicting_one_class_fails_and_the_report_says_why(repo: P
     run(["dvc", "exp", "run", "-S", f"{step}.max_iter=1", "-S", f"{step}.learning_rate=0.001"], cwd=repo)
     predictions = pd.read_csv(repo / "reports/predictions.csv")
     threshold = json.loads((repo / "reports/metrics.json").read_text())["threshold"]
-    assert (predictions["probability"] < threshold).all()  # the premise: every row predicted negative
+    # The premise: every row predicted one class, the majority (negative, unless positives are more).
+    below, above = (
+        (predictions["probability"] < threshold).all(),
+        (predictions["probability"] >= threshold).all(),
+    )
+    assert below or above
+    side = "negative" if below else "positive"
     code, out, _, written = _gate(repo, "--base", "main")
     assert code == 1 and written is not None
     failed = [g["name"] for g in written["gates"] if not g["passed"]]
@@ -323,7 +391,8 @@ def test_a_real_model_predicting_one_class_fails_and_the_report_says_why(repo: P
     assert (
         markdown.splitlines()[0].startswith("### ❌ ") and "predicts both classes" in markdown.splitlines()[0]
     )
-    assert "not meaningful: the model predicts every test row negative" in markdown
+    if PARAMS.features.sensitive:  # else the fairness section says "none configured"
+        assert f"not meaningful: the model predicts every test row {side}" in markdown
     assert json.loads((repo / "reports/pr/verdict.json").read_text())["conclusion"] == "failure"
 
 

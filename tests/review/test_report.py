@@ -14,7 +14,7 @@ import pytest
 from lastmile.review import report
 from lastmile.review.pr_artifact import PNG_SIGNATURE, pack, validate
 from lastmile.review.report_markdown import references
-from tests.conftest import _copy_repo, git_add_commit, run, set_source
+from tests.conftest import PARAMS, _copy_repo, git_add_commit, run, set_source
 
 HEADLINE = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "f1": "F1", "log_loss": "Log loss"}
 
@@ -91,7 +91,11 @@ def test_report_shows_the_branch_against_main(history: Path) -> None:
     assert "data unchanged" in markdown
     # Data changes come first among the details.
     assert markdown.index("📦 Data") < markdown.index("⚙️ Parameters") < markdown.index("📈 Plots")
-    assert "⚖️ Fairness" in markdown and "🧩 Slices" in markdown and "🔎 Top features" in markdown
+    assert "⚖️ Fairness" in markdown and "🔎 Top features" in markdown
+    sliced = PARAMS.features.sensitive or PARAMS.evaluation.slices.bands or PARAMS.evaluation.slices.columns
+    assert ("🧩 Slices" in markdown) == bool(sliced)
+    if not PARAMS.features.sensitive:
+        assert "⚖️ Fairness: none configured" in markdown
 
     folder = history / "reports/pr"
     images = [ref.url for ref in references(markdown) if ref.url.endswith(".png")]
@@ -166,3 +170,19 @@ def test_unknown_base_is_a_clear_error_and_writes_nothing(history: Path) -> None
     assert result.returncode == 1
     assert "Unknown git ref 'no-such-branch'" in result.stderr and "Traceback" not in result.stderr
     assert not (history / "reports/pr-bad").exists()
+
+
+def test_a_base_that_evaluated_other_data_is_marked_not_comparable(history: Path) -> None:
+    """A base whose reports describe another target (a project just made from the template)."""
+    run(["git", "checkout", "-qb", "other-data", "main"], cwd=history)
+    try:
+        summary_file = history / "reports/data_summary.json"
+        summary = json.loads(summary_file.read_text())
+        summary["target"] = {"column": "another_target", "positive": 1}
+        summary_file.write_text(json.dumps(summary))
+        git_add_commit(history, "a base that evaluated other data")
+    finally:
+        run(["git", "checkout", "-q", "feature"], cwd=history)
+    markdown = _report(history, "other-data", "reports/pr-other")
+    assert "> **Not comparable:** `other-data` evaluated other data (target another_target=1 -> " in markdown
+    assert "Not comparable" not in _report(history, "main", "reports/pr-main")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from lastmile.serving.packaging import tag_version
-from tests.conftest import ROOT, run, serving_env
+from tests.conftest import PARAMS, ROOT, run, serving_env
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +48,7 @@ def test_model_is_copied_unchanged_and_the_bento_labelled(packaged: tuple[Path, 
     metrics = json.loads((trained_repo / "reports/metrics.json").read_text())
     stored = Path(info["model_path"])
 
-    assert info["model_tag"] == f"income-classifier:{tag_version(model['model_version'])}"
+    assert info["model_tag"] == f"{PARAMS.project.model_name}:{tag_version(model['model_version'])}"
     for name in ("model.joblib", "model.json"):
         assert _sha(stored / name) == _sha(trained_repo / "models" / name)
     assert _sha(stored / "contract.yaml") == _sha(trained_repo / "contract.yaml")
@@ -68,6 +68,10 @@ def test_model_is_copied_unchanged_and_the_bento_labelled(packaged: tuple[Path, 
     assert labels["git_commit"] == commit
     assert float(labels["roc_auc"]) == metrics["roc_auc"]
     assert info["args"] == {"model_tag": info["model_tag"]}
+    # Named after the project (params.yaml `project:`): the bento, its labels, the packaged names.
+    assert bento_tag.split(":")[0] == PARAMS.project.name
+    assert labels["project"] == PARAMS.project.name and labels["model"] == PARAMS.project.model_name
+    assert json.loads((stored / "project.json").read_text()) == PARAMS.project.model_dump()
 
 
 def test_bento_holds_only_what_serving_needs(packaged: tuple[Path, str]):
@@ -124,7 +128,7 @@ def test_without_a_trained_model_the_error_says_what_to_do(tmp_path: Path):
     assert "No trained model in models" in result.stderr
     assert "make run" in result.stderr
     assert "Traceback" not in result.stderr
-    assert not (tmp_path / "home" / "models" / "income-classifier").exists()
+    assert not (tmp_path / "home" / "models" / PARAMS.project.model_name).exists()
 
 
 @pytest.mark.parametrize(
@@ -148,4 +152,4 @@ def test_a_model_without_its_decision_threshold_is_not_packaged(trained_repo: Pa
     result = run(["lastmile", "package", "--no-build"], cwd=work, check=False, env=serving_env(home))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "model.json" in result.stderr and "threshold: Field required" in result.stderr
-    assert not (home / "models" / "income-classifier").exists()
+    assert not (home / "models" / PARAMS.project.model_name).exists()

@@ -10,68 +10,79 @@ from lastmile.contract import Contract
 from lastmile.params import Params
 from lastmile.serving.records import describe_errors, record_model, to_frame
 
-ROW = {
-    "age": 39,
-    "workclass": "State-gov",
-    "education_num": 13,
-    "marital_status": "Never-married",
-    "occupation": "Adm-clerical",
-    "relationship": "Not-in-family",
-    "race": "White",
-    "sex": "Male",
-    "capital_gain": 2174,
-    "capital_loss": 0,
-    "hours_per_week": 40,
-    "native_country": "United-States",
-}
+# A small contract of every kind of column: these tests are about the records module, not the data.
+CONTRACT = Contract.model_validate(
+    {
+        "columns": {
+            "amount": {"kind": "integer", "min": 0, "max": 100},
+            "ratio": {"kind": "number"},
+            "colour": {"kind": "category", "nullable": True, "values": ["red", "green"]},
+            "name": {"kind": "category"},
+            "flag": {"kind": "boolean"},
+            "record_id": {"kind": "integer", "min": 1},
+            "label": {"kind": "category", "values": ["yes", "no"]},
+        }
+    }
+)
+FEATURES = ["amount", "ratio", "colour", "name", "flag"]
+TARGET = "label"
+ROW = {"amount": 39, "ratio": 0.5, "colour": "red", "name": "Ada", "flag": True}
 
 
 @pytest.fixture
-def record(contract: Contract, params: Params) -> type[BaseModel]:
-    return record_model(contract, params.features.all, params.target.column)
+def record() -> type[BaseModel]:
+    return record_model(CONTRACT, FEATURES, TARGET)
 
 
-def test_required_fields_are_the_non_nullable_features(
-    record: type[BaseModel], params: Params, contract: Contract
-):
+def test_the_project_contract_makes_a_record_model(contract: Contract, params: Params):
+    record = record_model(contract, params.features.all, params.target.column)
     required = {name for name, field in record.model_fields.items() if field.is_required()}
-    expected = {name for name in params.features.all if not contract.columns[name].nullable}
-    assert required == expected
+    assert required == {name for name in params.features.all if not contract.columns[name].nullable}
     assert params.target.column not in record.model_fields
 
 
+def test_required_fields_are_the_non_nullable_features(record: type[BaseModel]):
+    required = {name for name, field in record.model_fields.items() if field.is_required()}
+    assert required == {"amount", "ratio", "name", "flag"}
+    assert TARGET not in record.model_fields
+
+
 def test_nullable_and_unused_columns(record: type[BaseModel]):
-    assert record.model_validate({**ROW, "workclass": None}).workclass is None  # type: ignore[attr-defined]
-    assert record.model_validate({**ROW, "fnlwgt": 1234, "education": "Bachelors"})
+    assert record.model_validate({**ROW, "colour": None}).colour is None  # type: ignore[attr-defined]
+    assert record.model_validate({**ROW, "record_id": 1234})
     with pytest.raises(ValidationError):
-        record.model_validate({**ROW, "fnlwgt": None})  # unused, but not nullable in the contract
+        record.model_validate({**ROW, "record_id": None})  # unused, but not nullable in the contract
+    with pytest.raises(ValidationError):
+        record.model_validate({**ROW, "flag": "yes"})  # booleans are JSON true/false only
 
 
 def test_openapi_schema_uses_nullable_not_any_of(record: type[BaseModel]):
     properties = record.model_json_schema()["properties"]
-    assert properties["workclass"]["nullable"] is True
-    assert "anyOf" not in properties["workclass"]
-    assert "default" not in properties["fnlwgt"]
-    assert properties["age"] == {"type": "integer", "minimum": 17, "maximum": 100, "title": "Age"}
+    assert properties["colour"]["nullable"] is True
+    assert "anyOf" not in properties["colour"]
+    assert "default" not in properties["record_id"]
+    assert properties["amount"] == {"type": "integer", "minimum": 0, "maximum": 100, "title": "Amount"}
+    assert properties["flag"] == {"type": "boolean", "title": "Flag"}
 
 
-def test_to_frame_has_the_contract_dtypes(record: type[BaseModel], contract: Contract, params: Params):
-    rows = [record.model_validate(ROW), record.model_validate({**ROW, "occupation": None})]
-    frame = to_frame(rows, contract, params.features.all)
-    assert list(frame.columns) == params.features.all
-    assert frame["age"].dtype == "int64"
-    assert pd.isna(frame["occupation"].iloc[1])
-    assert frame["occupation"].dtype == pd.Series(["a"], dtype="str").dtype
+def test_to_frame_has_the_contract_dtypes(record: type[BaseModel]):
+    rows = [record.model_validate(ROW), record.model_validate({**ROW, "colour": None})]
+    frame = to_frame(rows, CONTRACT, FEATURES)
+    assert list(frame.columns) == FEATURES
+    assert frame["amount"].dtype == "int64"
+    assert frame["flag"].dtype == "boolean"
+    assert pd.isna(frame["colour"].iloc[1])
+    assert frame["colour"].dtype == pd.Series(["a"], dtype="str").dtype
 
 
 def test_errors_name_field_value_and_rule(record: type[BaseModel]):
     with pytest.raises(ValidationError) as caught:
-        record.model_validate({**ROW, "age": 250, "sex": "X", "salary": 1, "race": None})
+        record.model_validate({**ROW, "amount": 250, "colour": "X", "salary": 1, "name": None})
     body = describe_errors(caught.value)
     fields = {p["field"]: p for p in body["problems"]}
-    assert fields["age"]["value"] == 250
-    assert "less than or equal to 100" in fields["age"]["rule"]
-    assert fields["sex"]["value"] == "X"
+    assert fields["amount"]["value"] == 250
+    assert "less than or equal to 100" in fields["amount"]["rule"]
+    assert fields["colour"]["value"] == "X"
     assert "unknown field" in fields["salary"]["rule"]
     assert body["count"] == len(body["problems"]) == 4
     assert body["error"].startswith("invalid request, 4 problem(s): ")
@@ -79,7 +90,7 @@ def test_errors_name_field_value_and_rule(record: type[BaseModel]):
 
 def test_long_values_are_shortened_in_errors(record: type[BaseModel]):
     with pytest.raises(ValidationError) as caught:
-        record.model_validate({**ROW, "sex": "x" * 5000})
+        record.model_validate({**ROW, "colour": "x" * 5000})
     value = describe_errors(caught.value)["problems"][0]["value"]
     assert value.startswith("x" * 100)
     assert value.endswith("(5,000 characters)")

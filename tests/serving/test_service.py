@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator.validation.validators import OpenAPIV30SpecValidator
 
 from lastmile.model import load_model, positive_proba
-from tests.conftest import run, serving_env
+from tests.conftest import CONTRACT, PARAMS, first_record, run, serving_env
 
 pytestmark = pytest.mark.slow
 MAX_RECORDS = 1500  # small, so that "too many records" is cheap to send
@@ -147,20 +147,33 @@ def test_predictions_equal_the_pipeline_exactly(
     threshold = metadata.threshold
     assert threshold == json.loads((served.repo / "reports/metrics.json").read_text())["threshold"]
     labels = [p["label"] for p in body["predictions"]]
-    assert labels == [">50K" if p >= threshold else "<=50K" for p in expected]
+    positive, negative = metadata.target.positive, metadata.negative
+    assert labels == [positive if p >= threshold else negative for p in expected]
+    # The labels come back with the JSON type the data holds (1, "yes", true), not as text.
+    assert {type(label) for label in labels} <= {type(positive)}
 
 
 def test_optional_and_unused_columns(served: Served, rows: tuple[pd.DataFrame, list[str]]):
-    record = _records(rows[0].iloc[:1])[0]
+    frame, features = rows
+    record = _records(frame.iloc[:1])[0]
+    nullable = [f for f in features if CONTRACT.columns[f].nullable]
+    unused = [c for c, spec in CONTRACT.columns.items() if c not in features and c != PARAMS.target.column]
+    if not nullable and not unused:
+        pytest.skip("the contract has no nullable feature and no column the model leaves unused")
     # Nullable in the contract: may be null or left out. Not used by the model: accepted and checked.
-    record["workclass"] = None
-    del record["occupation"]
-    record["fnlwgt"] = 77516
+    for name in nullable[:1]:
+        record[name] = None
+    for name in nullable[1:2]:
+        del record[name]
+    validated = pd.read_parquet(served.repo / "data/interim/validated.parquet")
+    record |= first_record(validated, unused) if unused else {}
     assert _post(served, {"records": [record]}).status_code == 200
-    record["fnlwgt"] = 0
-    response = _post(served, {"records": [record]})
-    assert response.status_code == 422
-    assert response.json()["problems"][0]["field"] == "records[0].fnlwgt"
+    ranged = [c for c in unused if CONTRACT.columns[c].min is not None]
+    if ranged:
+        record[ranged[0]] = CONTRACT.columns[ranged[0]].min - 1  # type: ignore[operator]
+        response = _post(served, {"records": [record]})
+        assert response.status_code == 422
+        assert response.json()["problems"][0]["field"] == f"records[0].{ranged[0]}"
 
 
 def _one(rows: tuple[pd.DataFrame, list[str]], **changes: Any) -> dict[str, Any]:
@@ -173,35 +186,78 @@ def _one(rows: tuple[pd.DataFrame, list[str]], **changes: Any) -> dict[str, Any]
     return record
 
 
-@pytest.mark.parametrize(
-    ("changes", "field", "value", "rule"),
-    [
-        ({"age": ...}, "records[0].age", None, "required field is missing"),
-        ({"age": "forty"}, "records[0].age", "forty", "valid integer"),
-        ({"age": "42"}, "records[0].age", "42", "valid integer"),
-        ({"age": 42.5}, "records[0].age", 42.5, "valid integer"),
-        ({"age": True}, "records[0].age", True, "valid integer"),
-        ({"sex": "Unknown"}, "records[0].sex", "Unknown", "'Female' or 'Male'"),
-        ({"age": 250}, "records[0].age", 250, "less than or equal to 100"),
-        ({"hours_per_week": 0}, "records[0].hours_per_week", 0, "greater than or equal to 1"),
-        ({"race": None}, "records[0].race", None, "'White'"),
-        ({"salary": 10}, "records[0].salary", 10, "unknown field"),
-        ({"income": ">50K"}, "records[0].income", ">50K", "unknown field"),
-    ],
-    ids=[
-        "missing",
-        "word",
-        "numeric-string",
-        "fraction",
-        "boolean",
-        "category",
-        "above-max",
-        "below-min",
-        "null-required",
-        "extra",
-        "target",
-    ],
-)
+def _first_feature(kind: str, *, having: str | None = None, nullable: bool | None = None) -> str | None:
+    for name in PARAMS.features.all:
+        spec = CONTRACT.columns[name]
+        if spec.kind != kind or (having and getattr(spec, having) is None):
+            continue
+        if nullable is not None and spec.nullable != nullable:
+            continue
+        return name
+    return None
+
+
+# The project's nullable features: a record may leave them out or send null.
+OPTIONAL = [f for f in PARAMS.features.all if CONTRACT.columns[f].nullable]
+
+
+def _out_of_range() -> tuple[str, float, str]:
+    """A numeric feature the contract bounds, a value past its bound and the rule that value breaks."""
+    for name in PARAMS.features.all:
+        spec = CONTRACT.columns[name]
+        if spec.kind in ("integer", "number") and spec.max is not None:
+            return name, spec.max + 150, "less_than_equal"
+        if spec.kind in ("integer", "number") and spec.min is not None:
+            return name, spec.min - 150, "greater_than_equal"
+    pytest.fail("the contract bounds no numeric feature")
+
+
+def _invalid_cases() -> list[Any]:
+    """Bad values for the project's own columns, one per rule the contract can break (if it has one)."""
+    cases: list[Any] = []
+
+    def case(changes: dict[str, Any], value: Any, rule: str, id_: str) -> None:
+        field = f"records[0].{next(iter(changes))}"
+        cases.append(pytest.param(changes, field, value, rule, id=id_))
+
+    required = [f for f in PARAMS.features.all if not CONTRACT.columns[f].nullable]
+    rules = {"integer": "valid integer", "number": "valid number", "boolean": "valid boolean"}
+    if required:
+        case({required[0]: ...}, None, "required field is missing", "missing")
+    if integer := _first_feature("integer"):
+        for id_, bad in [("word", "forty"), ("numeric-string", "42"), ("fraction", 42.5), ("boolean", True)]:
+            case({integer: bad}, bad, "valid integer", id_)
+    if number := _first_feature("number"):
+        case({number: "forty"}, "forty", "valid number", "word-in-number")
+    if category := _first_feature("category", having="values"):
+        case({category: "Unknown"}, "Unknown", repr(CONTRACT.columns[category].values[0]), "category")  # type: ignore[index]
+    for kind in ("integer", "number"):
+        if high := _first_feature(kind, having="max"):
+            too_high = CONTRACT.columns[high].max + 150  # type: ignore[operator]
+            case(
+                {high: int(too_high) if kind == "integer" else too_high},
+                None,
+                "less than or equal to",
+                f"above-max-{kind}",
+            )
+        if low := _first_feature(kind, having="min"):
+            too_low = CONTRACT.columns[low].min - 150  # type: ignore[operator]
+            case(
+                {low: int(too_low) if kind == "integer" else too_low},
+                None,
+                "greater than or equal to",
+                f"below-min-{kind}",
+            )
+    if required:
+        spec = CONTRACT.columns[required[0]]
+        rule = repr(spec.values[0]) if spec.values else rules.get(spec.kind, "valid string")
+        case({required[0]: None}, None, rule, "null-required")
+    case({"not_a_column": 10}, 10, "unknown field", "extra")
+    case({PARAMS.target.column: PARAMS.target.positive}, PARAMS.target.positive, "unknown field", "target")
+    return cases
+
+
+@pytest.mark.parametrize(("changes", "field", "value", "rule"), _invalid_cases())
 def test_invalid_record_names_field_value_and_rule(
     served: Served,
     rows: tuple[pd.DataFrame, list[str]],
@@ -226,6 +282,7 @@ def test_request_level_errors(served: Served, rows: tuple[pd.DataFrame, list[str
     record = _records(rows[0].iloc[:1])[0]
     url = f"{served.url}/predict"
     json_type = {"content-type": "application/json"}
+    nan_record = f'{{"records": [{{"{PARAMS.features.all[0]}": NaN}}]}}'.encode()
     cases: list[tuple[httpx.Response, int, str]] = [
         (_post(served, {"records": []}), 422, "at least 1"),
         (_post(served, {"records": [record] * (MAX_RECORDS + 1)}), 422, f"at most {MAX_RECORDS}"),
@@ -233,7 +290,7 @@ def test_request_level_errors(served: Served, rows: tuple[pd.DataFrame, list[str
         (_post(served, {"records": [record], "debug": True}), 422, "debug: unknown field"),
         (_post(served, [record]), 422, "should be an object"),
         (_post(served, {"records": record}), 422, "valid array"),
-        (httpx.post(url, content=b'{"records": [{"age": 3', headers=json_type), 400, "malformed JSON"),
+        (httpx.post(url, content=b'{"records": [{"x": 3', headers=json_type), 400, "malformed JSON"),
         (httpx.post(url, content=b"", headers=json_type), 400, "body is empty"),
         (httpx.post(url, content=b"\xff\xfe", headers=json_type), 400, "malformed JSON"),
         (
@@ -242,7 +299,7 @@ def test_request_level_errors(served: Served, rows: tuple[pd.DataFrame, list[str
             "not supported",
         ),
         (httpx.post(url, content=b"x" * (MAX_RECORDS * 1024 + 1), headers=json_type), 413, "larger than"),
-        (httpx.post(url, content=b'{"records": [{"age": NaN}]}', headers=json_type), 422, '"value": "nan"'),
+        (httpx.post(url, content=nan_record, headers=json_type), 422, '"value": "nan"'),
         (
             httpx.post(
                 f"{served.url}/metadata",
@@ -467,7 +524,8 @@ def test_the_prediction_log_matches_the_responses(served: Served, rows: tuple[pd
     sent: list[tuple[str, list[dict[str, Any]], httpx.Response]] = []
     for start, count in ((0, 1), (10, 5), (40, 20)):
         records = _records(rows[0].iloc[start : start + count])
-        del records[0]["occupation"]  # a nullable column left out is logged as left out
+        for name in OPTIONAL[:1]:
+            del records[0][name]  # a nullable column left out is logged as left out
         response = _post(served, {"records": records})
         assert response.status_code == 200
         sent.append((response.headers["x-request-id"], records, response))
@@ -516,8 +574,11 @@ def test_model_metrics_beside_bentomls(served: Served, rows: tuple[pd.DataFrame,
     for count in (3, 7):
         response = _post(served, {"records": _records(rows[0].iloc[:count])})
         labels += [p["label"] for p in response.json()["predictions"]]
-    assert _post(served, {"records": [_one(rows, age=250)]}).status_code == 422
-    assert _post(served, {"records": [_one(rows, salary=1), _one(rows, sex="?")]}).status_code == 422
+    bounded, too_far, range_rule = _out_of_range()
+    category = _first_feature("category", having="values")
+    assert _post(served, {"records": [_one(rows, **{bounded: too_far})]}).status_code == 422
+    unknown_category = _one(rows, **{category: "?"}) if category else _one(rows)
+    assert _post(served, {"records": [_one(rows, salary=1), unknown_category]}).status_code == 422
     plain = httpx.post(f"{served.url}/predict", content=b"{}", headers={"content-type": "text/plain"})
     assert plain.status_code == 415
     after = httpx.get(f"{served.url}/metrics").text
@@ -532,9 +593,10 @@ def test_model_metrics_beside_bentomls(served: Served, rows: tuple[pd.DataFrame,
     assert delta("lastmile_request_records_count") == 2
     assert delta("lastmile_request_records_bucket", le="5.0") == 1  # the 3-record request
     invalid = "lastmile_invalid_requests_total"
-    assert delta(invalid, field="age", rule="less_than_equal") == 1
+    assert delta(invalid, field=bounded, rule=range_rule) == 1
     assert delta(invalid, field="(unknown)", rule="extra_forbidden") == 1
-    assert delta(invalid, field="sex", rule="literal_error") == 1
+    if category:
+        assert delta(invalid, field=category, rule="literal_error") == 1
     assert delta(invalid, field="(body)", rule="media_type") == 1
     for name, kind in [
         ("lastmile_predictions", "counter"),
@@ -578,7 +640,8 @@ def test_explanations_reproduce_the_models_log_odds(
     assert metadata.model_kind == request.node.callspec.id
     batch = rows[0].iloc[200:240]
     sent = _records(batch)
-    sent[0]["workclass"] = None  # a missing value is explained too
+    for name in OPTIONAL[:1]:
+        sent[0][name] = None  # a missing value is explained too
 
     response = httpx.post(f"{served.url}/explain", json={"records": sent}, timeout=120)
 
@@ -633,7 +696,9 @@ def test_metadata_endpoint(served: Served):
     assert body["metrics"]["roc_auc"] == metrics["roc_auc"]
     assert body["max_records"] == MAX_RECORDS
     assert body["profile"] == json.loads((served.repo / "reports/profile.json").read_text())
-    assert body["model_tag"].startswith("income-classifier:")
+    assert body["model_tag"].startswith(f"{PARAMS.project.model_name}:")
+    assert body["project"]["name"] == PARAMS.project.name
+    assert body["target"] == model["target"]
     assert response.headers["x-model-version"] == model["model_version"]
 
 
@@ -643,6 +708,7 @@ def test_health_and_index_endpoints(served: Served):
     index = httpx.get(f"{served.url}/")
     assert index.status_code == 200
     assert "swagger-ui" in index.text
+    assert f"<title>{PARAMS.project.name}: {PARAMS.project.model_name}</title>" in index.text
     # Only the server's own scripts: no third-party tag manager in the UI.
     sources = re.findall(r'src="([^"]+)"', index.text)
     assert sources
@@ -677,9 +743,14 @@ def test_openapi_spec_is_valid(served: Served):
     assert {"/predict", "/explain", "/metadata", "/readyz", "/metrics"} <= set(spec["paths"])
     record = spec["components"]["schemas"]["Record"]
     assert record["additionalProperties"] is False
-    assert "age" in record["required"]
-    assert record["properties"]["age"]["maximum"] == 100
-    assert record["properties"]["workclass"]["nullable"] is True
+    required = {f for f in PARAMS.features.all if not CONTRACT.columns[f].nullable}
+    assert set(record.get("required", [])) == required
+    for name, column in CONTRACT.columns.items():
+        if name == PARAMS.target.column:
+            continue
+        properties = record["properties"][name]
+        assert properties.get("maximum") == column.max and properties.get("minimum") == column.min
+        assert properties.get("nullable", False) is column.nullable
 
 
 @pytest.mark.parametrize("path", ["/predict", "/explain", "/metadata"])

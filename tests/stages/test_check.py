@@ -10,9 +10,37 @@ import yaml
 
 from lastmile.errors import LastmileError
 from lastmile.stages import check
-from tests.conftest import ROOT
+from tests.conftest import CONTRACT, PARAMS, ROOT
 
 HUGE = "x" * 200_000
+# The project's own columns (never the example's): a numeric feature, a category column if any.
+NUMERIC = PARAMS.features.numeric[0]
+CATEGORY = next((name for name, spec in CONTRACT.columns.items() if spec.kind == "category"), None)
+TARGET = PARAMS.target.column
+
+
+def _category_cases() -> list[Any]:
+    """Cases that need a category column in the contract (left out when the project has none)."""
+    if CATEGORY is None:
+        return []
+    return [
+        (
+            {
+                "features.numeric": [CATEGORY],
+                "features.categorical": [],
+                "features.sensitive": [],
+                "gates.fairness": {},
+            },
+            {},
+            f"`features.numeric` names '{CATEGORY}', a category column in contract.yaml; "
+            "allowed: columns of kind",
+        ),
+        (
+            {"evaluation.slices.bands": {CATEGORY: [1, 2]}},
+            {},
+            f"`evaluation.slices.bands` names '{CATEGORY}'",
+        ),
+    ]
 
 
 def _config(
@@ -66,15 +94,10 @@ def test_the_output_does_not_change_with_valid_values(tmp_path: Path) -> None:
     [
         ({"data.source": "data/nope.csv"}, {}, "params.yaml `data.source`: no file at 'data/nope.csv'"),
         ({"target.column": "salary"}, {}, "`target.column` names 'salary', which contract.yaml does not"),
-        ({"target.positive": "rich"}, {}, "`target.positive` is 'rich', which contract.yaml"),
-        ({"features.numeric": ["age", "shoe_size"]}, {}, "`features.numeric` names 'shoe_size'"),
-        (
-            {"features.numeric": ["sex"], "features.categorical": ["race"], "gates.fairness": {}},
-            {},
-            "`features.numeric` names 'sex', a category column in contract.yaml; allowed: columns of kind",
-        ),
+        ({"target.positive": "rich"}, {}, "`target.positive` is 'rich'"),
+        ({"features.numeric": [NUMERIC, "shoe_size"]}, {}, "`features.numeric` names 'shoe_size'"),
+        *_category_cases(),
         ({"evaluation.slices.columns": ["planet"]}, {}, "`evaluation.slices.columns` names 'planet'"),
-        ({"evaluation.slices.bands": {"race": [1, 2]}}, {}, "`evaluation.slices.bands` names 'race'"),
         ({"split.test_size": 1.5}, {}, "`split.test_size`: Input should be less than 1"),
         ({"model.kind": "forest"}, {}, "`model.kind`: Input should be 'hist_gradient_boosting' or"),
         ({"model.typo": 1}, {}, "`model.typo`: unknown key; allowed here: kind, seed"),
@@ -83,10 +106,14 @@ def test_the_output_does_not_change_with_valid_values(tmp_path: Path) -> None:
         ({}, {"min_rows": 0}, "contract.yaml is invalid: `min_rows`: Input should be greater than or equal"),
         (
             {},
-            {"columns.age": {"kind": "integer", "min": 90, "max": 10}},
-            "`columns.age`: `min` (90) is above",
+            {f"columns.{NUMERIC}": {"kind": "integer", "min": 90, "max": 10}},
+            f"`columns.{NUMERIC}`: `min` (90) is above",
         ),
-        ({}, {"columns.age": {"kind": "text"}}, "`columns.age.kind`: Input should be 'integer', 'number'"),
+        (
+            {},
+            {f"columns.{NUMERIC}": {"kind": "text"}},
+            f"`columns.{NUMERIC}.kind`: Input should be 'integer', 'number'",
+        ),
         ({}, {"columns": {}}, "`columns`: Dictionary should have at least 1 item"),
     ],
 )
@@ -114,9 +141,9 @@ def test_both_files_are_reported_in_one_run(tmp_path: Path) -> None:
     [
         ({"target.positive": HUGE}, {}),
         ({"split.test_size": HUGE}, {}),
-        ({"features.numeric": ["age", HUGE]}, {}),
+        ({"features.numeric": [NUMERIC, HUGE]}, {}),
         ({"model.kind": HUGE}, {}),
-        ({}, {"columns.income": {"kind": "category", "values": [HUGE, HUGE]}}),
+        ({}, {f"columns.{TARGET}": {"kind": "category", "values": [HUGE, HUGE]}}),
     ],
 )
 def test_a_huge_value_is_cut(tmp_path: Path, params: dict[str, Any], contract: dict[str, Any]) -> None:

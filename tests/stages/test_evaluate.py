@@ -12,10 +12,12 @@ from fairlearn.metrics import (
     selection_rate,
     true_positive_rate,
 )
+from pandas.api.types import is_integer_dtype
 from sklearn import metrics as skm
 
 from lastmile.artifacts import MetricsReport
 from lastmile.errors import LastmileError
+from lastmile.evaluation.slices import band_labels
 from lastmile.params import Params
 from lastmile.stages import evaluate, train
 
@@ -86,20 +88,39 @@ def test_the_dvc_stage_writes_every_report(trained_repo: Path, scored: pd.DataFr
         assert (reports / "figures" / f"{figure}.png").stat().st_size > 1000
 
 
-def test_slices_cover_sensitive_features_and_age_bands(
+def test_slices_cover_sensitive_features_and_bands(
     trained_repo: Path, scored: pd.DataFrame, params: Params
 ) -> None:
     slices = _json(trained_repo / "reports/slices.json")["slices"]
     names = {s["slice"] for s in slices}
-    assert names == {*params.features.sensitive, *params.evaluation.slices.bands}
+    assert names == {
+        *params.features.sensitive,
+        *params.evaluation.slices.bands,
+        *params.evaluation.slices.columns,
+    }
     for name in names:  # every test row in exactly one group of each slice
         assert sum(s["rows"] for s in slices if s["slice"] == name) == len(scored)
-    ages = [s for s in slices if s["slice"] == "age"]
-    assert [s["group"] for s in ages] == ["<25", "25-34", "35-44", "45-54", "55-64", "65+"]
-    band = ages[1]
-    rows = scored[(scored["age"] >= 25) & (scored["age"] < 35)]
+
+
+def test_a_band_slice_matches_its_rows(
+    tmp_path: Path, trained_repo: Path, scored: pd.DataFrame, params: Params
+) -> None:
+    """A band cut at the median of the first numeric feature: its `<` group holds exactly the rows below."""
+    column = params.features.numeric[0]
+    edge = float(scored[column].median())
+    slices = params.evaluation.slices.model_copy(update={"bands": {column: [edge]}})
+    quick = _quick(params)
+    banded = quick.model_copy(update={"evaluation": quick.evaluation.model_copy(update={"slices": slices})})
+    _run(trained_repo, banded, tmp_path)
+    written = [s for s in _json(tmp_path / "reports/slices.json")["slices"] if s["slice"] == column]
+    assert [s["group"] for s in written][:2] == band_labels([edge], is_integer_dtype(scored[column]))
+    band = written[0]
+    rows = scored[scored[column] < edge]
     assert band["rows"] == len(rows)
     assert band["positive_rate"] == pytest.approx(rows["actual"].mean(), abs=1e-6)
+    if rows["actual"].nunique() < 2:
+        assert band["metrics"]["roc_auc"] is None  # one class only: no ROC AUC
+        return
     assert band["metrics"]["roc_auc"] == pytest.approx(
         skm.roc_auc_score(rows["actual"], rows["probability"]), abs=1e-4
     )
@@ -145,7 +166,8 @@ def test_threshold_rules_decide_on_the_training_split_only(
     assert chosen.threshold == info.threshold
     # Scrambling the test labels changes every test metric but not the threshold: the test set
     # has no say in it.
-    scrambled = test_table.assign(income=test_table["income"].sample(frac=1, random_state=0).to_numpy())
+    target = params.target.column
+    scrambled = test_table.assign(**{target: test_table[target].sample(frac=1, random_state=0).to_numpy()})
     scrambled.to_parquet(tmp_path / "scrambled.parquet")
     again = _run(trained_repo, quick, tmp_path / "b", table=tmp_path / "scrambled.parquet", model_dir=model)
     assert again.threshold == chosen.threshold and again.values["roc_auc"] != chosen.values["roc_auc"]
@@ -173,11 +195,14 @@ def test_a_bad_slice_column_fails_before_writing_anything(
 
 
 def test_declared_slice_columns_are_reported(tmp_path: Path, trained_repo: Path, params: Params) -> None:
-    slices = params.evaluation.slices.model_copy(update={"columns": ["workclass"]})
+    if not params.features.categorical:
+        pytest.skip("the project has no categorical feature to slice by")
+    column = params.features.categorical[0]
+    slices = params.evaluation.slices.model_copy(update={"columns": [column]})
     quick = _quick(params)
     extra = quick.model_copy(update={"evaluation": quick.evaluation.model_copy(update={"slices": slices})})
     _run(trained_repo, extra, tmp_path)
     written = _json(tmp_path / "reports/slices.json")["slices"]
-    workclass = [s for s in written if s["slice"] == "workclass"]
-    assert workclass and all(s["rows"] > 0 for s in workclass)
-    assert np.all(np.diff([s["rows"] for s in workclass]) <= 0)  # largest group first
+    groups = [s for s in written if s["slice"] == column]
+    assert groups and all(s["rows"] > 0 for s in groups)
+    assert np.all(np.diff([s["rows"] for s in groups]) <= 0)  # largest group first

@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,9 @@ def test_train_saves_pipeline_with_metadata(
     assert not {"trained_at", "training_seconds"} & set(written) and "python" not in written["versions"]
     # Raw records go straight in: the preprocessing is inside the pipeline, unseen categories included.
     frame = pd.read_parquet(train_table).head(5)
-    frame.loc[0, "occupation"] = "Astronaut"
-    proba = positive_proba(pipeline, frame[p.features.all], p.target.positive)
+    for column in p.features.categorical[:1]:
+        frame.loc[frame.index[0], column] = "Astronaut"
+    proba = positive_proba(pipeline, frame[p.features.all], saved.target.positive)
     assert proba.shape == (5,) and np.all((proba >= 0) & (proba <= 1))
 
 
@@ -50,8 +52,9 @@ def test_same_inputs_same_version(tmp_path: Path, params: Params, train_table: P
 
 def test_missing_feature_column(tmp_path: Path, params: Params, train_table: Path) -> None:
     table = tmp_path / "t.parquet"
-    pd.read_parquet(train_table).drop(columns=["age"]).to_parquet(table)
-    with pytest.raises(LastmileError, match=r"\['age'\]"):
+    dropped = params.features.all[0]
+    pd.read_parquet(train_table).drop(columns=[dropped]).to_parquet(table)
+    with pytest.raises(LastmileError, match=re.escape(f"[{dropped!r}]")):
         train.run(params, table=table, out=tmp_path / "m")
     assert not (tmp_path / "m").exists()
 

@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from lastmile.data import Label
 from lastmile.metrics import DIGITS
 from lastmile.model import positive_proba
 
@@ -25,7 +26,7 @@ def permutation_importances(
     pipeline: Pipeline,
     features: pd.DataFrame,
     y_true: np.ndarray,
-    positive: str,
+    positive: Label,
     *,
     n_repeats: int,
     max_rows: int,

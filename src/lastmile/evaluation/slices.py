@@ -1,7 +1,7 @@
 """Metrics per slice of the test set, each with its row count, so that a small slice looks small.
 
 A slice is a column that splits the rows into groups: every sensitive feature, every numeric column
-cut into the bands declared in params.yaml (`evaluation.slices.bands`, e.g. age bands) and every
+cut into the bands declared in params.yaml (`evaluation.slices.bands`) and every
 extra column listed in `evaluation.slices.columns`. Missing values form a group of their own.
 """
 

@@ -3,8 +3,9 @@
 Starts the bento with `bentoml serve` on a free loopback port, its prediction log written to a
 file of its own, sends a bounded stream of normal traffic (held-out test rows) through `/predict`,
 and runs the monitor on the service's log; then a stream of shifted traffic (a numeric feature
-moved by half a standard deviation, a category's share changed by 20 points), and the monitor on
-the log's newest records. Which features are shifted follows from `params.yaml`.
+moved by half a standard deviation, a category's share changed by 20 points: of these, the ones the
+project has), and the monitor on the log's newest records. Which features are shifted follows from
+`params.yaml`.
 """
 
 from __future__ import annotations
@@ -114,18 +115,20 @@ def _server_env(log_dir: Path) -> dict[str, str]:
     return {**env, "LASTMILE_PREDICTION_LOG": "file", "LASTMILE_PREDICTION_LOG_DIR": str(log_dir.resolve())}
 
 
-def _shifted_features(params: Params, test: pd.DataFrame) -> tuple[str, str]:
+def _shifted_features(params: Params, test: pd.DataFrame) -> tuple[str | None, str | None]:
     """The most spread numeric feature (the smallest share of its most frequent value), and the
-    first categorical one with two values or more."""
+    first categorical one with two values or more; None for a kind the project does not have."""
     spread = [name for name in params.features.numeric if test[name].nunique() >= 2]
     categorical = [name for name in params.features.categorical if test[name].nunique() >= 2]
-    if not spread or not categorical:
+    if not spread and not categorical:
         raise LastmileError(
-            "the drift demo shifts a numeric and a categorical feature with two values or more in the "
-            "test split: params.yaml `features` has no such pair"
+            "the drift demo shifts a numeric or a categorical feature with two values or more in the "
+            "test split: params.yaml `features` has none"
         )
-    numeric = min(spread, key=lambda name: test[name].value_counts(normalize=True).iloc[0])
-    return numeric, categorical[0]
+    numeric = (
+        min(spread, key=lambda name: test[name].value_counts(normalize=True).iloc[0]) if spread else None
+    )
+    return numeric, categorical[0] if categorical else None
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
@@ -157,11 +160,14 @@ def run(
         drop=True
     )
     moved, category = _shifted_features(params, test)
-    shifted = shift_numeric(shifted, moved, contract.columns[moved], rng)
-    shifted, top = shift_category(shifted, category, rng)
-    say(
-        f"shifted traffic: {moved} +0.5 standard deviation; {category}: share of {top!r} changed by 20 points"
-    )
+    changes = []
+    if moved:
+        shifted = shift_numeric(shifted, moved, contract.columns[moved], rng)
+        changes.append(f"{moved} +0.5 standard deviation")
+    if category:
+        shifted, top = shift_category(shifted, category, rng)
+        changes.append(f"{category}: share of {top!r} changed by 20 points")
+    say(f"shifted traffic: {'; '.join(changes)}")
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -198,4 +204,5 @@ def run(
                 results.append(result)
         finally:
             _stop(server)
-    return Outcome(normal=results[0], shifted=results[1], shifted_features=[moved, category])
+    shifted_features = [name for name in (moved, category) if name]
+    return Outcome(normal=results[0], shifted=results[1], shifted_features=shifted_features)

@@ -34,6 +34,7 @@ from typing import Any, BinaryIO, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from lastmile.data import Label
 from lastmile.errors import LastmileError
 
 SCHEMA = "lastmile.prediction/1"
@@ -176,7 +177,7 @@ class Outcome(Protocol):
     def probability(self) -> float: ...
 
     @property
-    def label(self) -> str: ...
+    def label(self) -> Label: ...
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lastmile.data import write_json
+from lastmile.data import Label, write_json
 from lastmile.errors import LastmileError
 from lastmile.params import FeatureParams, ProfileParams
 
@@ -62,7 +62,7 @@ class Profile(_Frozen):
     features: dict[str, Reference]
     score: NumericReference = Field(description="Positive-class probability on the test split.")
     test_rows: int
-    positive_label: str
+    positive_label: Label
     threshold: float
     positive_rate: float = Field(description="Share of test rows predicted positive at the threshold.")
 
@@ -118,7 +118,7 @@ def build(
     settings: ProfileParams,
     *,
     model_version: str,
-    positive_label: str,
+    positive_label: Label,
     threshold: float,
 ) -> Profile:
     """The profile of the training split's features and of the test split's predicted probabilities."""

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from lastmile.contract import ColumnSpec
+from lastmile.data import Label
 from lastmile.monitoring.logs import LOG_SCHEMA
 
 
@@ -91,7 +92,7 @@ def json_value(value: Any) -> Any:
 def log_lines(
     records: Sequence[dict[str, Any]],
     probability: Sequence[float],
-    labels: Sequence[str],
+    labels: Sequence[Label],
     model_version: str,
     start: datetime | None = None,
     step: timedelta = timedelta(seconds=1),
@@ -106,6 +107,6 @@ def log_lines(
             "model_version": model_version,
             "record": {name: json_value(value) for name, value in record.items()},
             "probability": float(p),
-            "label": str(label),
+            "label": label,  # the JSON type the service answers with (1, "yes", true)
         }
         yield json.dumps(entry) + "\n"

@@ -1,6 +1,7 @@
 """`lastmile init`: make this template one's own project, on one's own data.
 
-It writes the configuration only (params.yaml, contract.yaml, the model's name in dvc.yaml);
+It writes the configuration only (params.yaml, contract.yaml; dvc.yaml names the model artifact
+`${project.model_name}`, which DVC reads from params.yaml);
 the code stays the template's, so `copier update` can merge later improvements. When the data
 (source, target or positive label) changes it drafts the contract and the features from the
 file, sets gates for a first model and removes what the example's runs generated, so the first
@@ -28,7 +29,6 @@ from lastmile.params import DataParams, Params, ProjectParams, load_params
 from lastmile.project import config
 from lastmile.project.infer import Draft, infer_source
 
-DVC_YAML = Path("dvc.yaml")
 DATA_DIR = Path("data")
 # What the example's runs left behind: committed reports and lock, and the ignored outputs.
 GENERATED = [
@@ -56,6 +56,9 @@ class Answers:
     target: str
     positive: str
     sensitive: list[str]
+    # What the model predicts (params.yaml `project.description`); empty: kept while the data stays,
+    # else drafted from the target (`describe_target`).
+    description: str = ""
     # Reading options of `data:`; None keeps what params.yaml says.
     na_values: list[str] | None = None
     comment_prefix: str | None = None
@@ -173,10 +176,16 @@ def _reading(
     return data.model_copy(update={key: value for key, value in given.items() if value is not None})
 
 
-def _project(answers: Answers) -> ProjectParams:
+def describe_target(target: str, positive: str, source: str) -> str:
+    """A first `project.description`, for the model card: the user rewrites it in their words."""
+    return f"Predicts whether `{target}` is `{positive}`, from the other columns of `{source}`."
+
+
+def _project(answers: Answers, description: str) -> ProjectParams:
     try:
         return ProjectParams(
             name=answers.name,
+            description=description,
             github_owner=answers.github_owner,
             model_name=answers.name,
             service_name=service_name(answers.name),
@@ -255,17 +264,6 @@ def _set_sensitive(document: CommentedMap, sensitive: list[str]) -> None:
             fairness.update(config.parse(FIRST_FAIRNESS.format(feature=feature)))
 
 
-def _rename_artifact(document: CommentedMap, model_name: str, project: str) -> None:
-    """The model's entry under `artifacts:` in dvc.yaml carries the model's name."""
-    artifacts = config.section(document, "artifacts")
-    if model_name in artifacts or len(artifacts) != 1:
-        return
-    ((old, entry),) = artifacts.items()
-    del artifacts[old]
-    entry["desc"] = f"{project}: the scikit-learn Pipeline (preprocessing inside) and its metadata"
-    artifacts.insert(0, model_name, entry)
-
-
 def _reset_generated(root: Path) -> list[str]:
     removed = []
     for relative in GENERATED:
@@ -286,14 +284,19 @@ def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome
         check_clean(root)
     params_file = root / paths.PARAMS
     current = load_params(params_file)
-    project = _project(answers)  # validates the names before anything is read or written
     given_source = answers.source
     answers = replace(answers, source=adopt_source(root, given_source, copy=False))
-    data_changed = (current.data.source, current.target.column, current.target.positive) != (
+    data_changed = (current.data.source, current.target.column, str(current.target.positive)) != (
         answers.source,
         answers.target,
         answers.positive,
     )
+    description = answers.description or (
+        describe_target(answers.target, answers.positive, answers.source)
+        if data_changed
+        else current.project.description
+    )
+    project = _project(answers, description)  # validates the names before anything is read or written
     reading = _reading(current.data, answers.na_values, answers.comment_prefix, answers.label_suffix)
     draft = infer_source(
         _readable(root, given_source),
@@ -327,10 +330,6 @@ def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome
         outcome.written.append(f"{answers.source} (a copy of {given_source})")
     if config.save(params_file, document):
         outcome.written.append(str(paths.PARAMS))
-    dvc_document = config.load(root / DVC_YAML)
-    _rename_artifact(dvc_document, project.model_name, project.name)
-    if config.save(root / DVC_YAML, dvc_document):
-        outcome.written.append(str(DVC_YAML))
     if data_changed:
         contract = root / paths.CONTRACT
         text = draft.contract_yaml()
@@ -353,7 +352,7 @@ def next_steps(outcome: Outcome, answers: Answers) -> str:
     if outcome.data_changed:
         lines.append(
             f"  1. Review contract.yaml ({reviews} columns marked `# REVIEW`) and params.yaml "
-            "(`features:`, `gates:`)."
+            "(`project.description`, `features:`, `gates:`)."
         )
     else:
         lines.append("  1. Review params.yaml (`project:`, `features.sensitive`, `gates.fairness`).")
@@ -414,6 +413,16 @@ def ask(
         f for f in current.features.sensitive if draft is None or f in draft.features("categorical")
     )
     sensitive = answer("sensitive", "Sensitive features (comma-separated; empty for none)", sensitive_default)
+    same_data = (source, target, positive) == (
+        current.data.source,
+        current.target.column,
+        str(current.target.positive),
+    )
+    description = answer(
+        "description",
+        "What the model predicts, in a sentence (empty: drafted from the target)",
+        current.project.description if same_data else "",
+    )
     return Answers(
         name=name,
         github_owner=owner,
@@ -422,6 +431,7 @@ def ask(
         target=target,
         positive=positive,
         sensitive=[s.strip() for s in sensitive.split(",") if s.strip()],
+        description=description.strip(),
         na_values=na_values,
         comment_prefix=given.get("comment_prefix"),
         label_suffix=given.get("label_suffix"),

@@ -101,7 +101,7 @@ def prepare(
     root, out = root.resolve(), out.resolve()
     evidence = Evidence.load(root)
     evidence.require_passed_gates()
-    plan = plan_release(root, repository, explicit_version)
+    plan = plan_release(root, repository, explicit_version, params.project.image)
     log.info("release %s (%s bump, previous %s)", plan.version, plan.bump, plan.previous_tag or "none")
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -124,8 +124,13 @@ def default_repository(repo: Path) -> str:
     return match.group(1) if match else LOCAL_REPOSITORY
 
 
-def plan_release(repo: Path, repository: str | None = None, explicit: str | None = None) -> ReleasePlan:
-    """Compute the version, tag and image tags for releasing the commit checked out in `repo`."""
+def plan_release(
+    repo: Path, repository: str | None = None, explicit: str | None = None, image: str = ""
+) -> ReleasePlan:
+    """Compute the version, tag and image tags for releasing the commit checked out in `repo`.
+
+    The image is `image` (params.yaml `project.image`) if set, else the repository's on ghcr.io.
+    """
     repository = repository or default_repository(repo)
     head = _git(repo, "rev-parse", "HEAD").strip()
     on_head = [name for name in _git(repo, "tag", "--points-at", "HEAD").split() if _TAG.match(name)]
@@ -152,7 +157,7 @@ def plan_release(repo: Path, repository: str | None = None, explicit: str | None
         bump = bump_for(commits)
         version = previous_version.bump(bump)
     latest = bump != "none" and (highest is None or version > highest[0])
-    image = image_name(repository)
+    image = image or image_name(repository)
     return ReleasePlan(
         version=str(version),
         tag=f"v{version}",

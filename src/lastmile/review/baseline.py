@@ -12,9 +12,11 @@ with the settings of `gates.bootstrap`: the regression gates and the PR report u
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -33,12 +35,55 @@ Opener = Callable[[str], bytes]
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One evaluation's outputs; `fairness` and `predictions` are None when it did not write them."""
+    """One evaluation's outputs; `fairness`, `predictions` and `data` are None when it did not write them."""
 
     source: str
     metrics: MetricsReport
     fairness: FairnessReport | None
     predictions: pd.DataFrame | None
+    data: dict[str, Any] | None = None  # reports/data_summary.json: what data was evaluated
+
+    def other_data(self, base: Evaluation) -> str | None:
+        """How `base` evaluated other data than this evaluation, or None (see `other_data`)."""
+        if self.data is None or base.data is None:
+            return None
+        return other_data(self.data, base.data)
+
+
+def other_data(summary: dict[str, Any], base_summary: dict[str, Any]) -> str | None:
+    """How two data summaries (`reports/data_summary.json`) differ in target, labels or columns, or None.
+
+    Only what both record is compared, so an older base that lacks a field is not called different
+    for it. A changed data hash alone (new rows) keeps two evaluations comparable.
+    """
+    mine, theirs = _identity(summary), _identity(base_summary)
+    differences = [
+        f"{what} {theirs[what]} -> {mine[what]}"
+        for what in mine
+        if mine[what] is not None and theirs[what] is not None and mine[what] != theirs[what]
+    ]
+    return "; ".join(differences) or None
+
+
+def _identity(summary: dict[str, Any]) -> dict[str, Any]:
+    target = summary.get("target")
+    counts = summary.get("class_counts")
+    names = summary.get("column_names")
+    return {
+        "target": f"{target.get('column')}={target.get('positive')!r}" if isinstance(target, dict) else None,
+        "labels": sorted(map(str, counts)) if isinstance(counts, dict) else None,
+        "columns": sorted(map(str, names)) if isinstance(names, list) else None,
+    }
+
+
+def _summary(text: bytes, source: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LastmileError(f"{source} is not valid JSON ({exc}); re-run `dvc repro` to rewrite it.") from exc
+    if not isinstance(value, dict):
+        raise LastmileError(f"{source} should hold a JSON object; re-run `dvc repro` to rewrite it.")
+    return value
 
 
 @dataclass(frozen=True)
@@ -84,8 +129,8 @@ class Revision:
 
     def evaluation(self) -> Evaluation | None:
         """metrics.json, fairness.json and predictions.csv; None without metrics.json."""
-        read = {path: self.read(path) for path in (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS)}
-        metrics, fairness, predicted = read[paths.METRICS], read[paths.FAIRNESS], read[paths.PREDICTIONS]
+        files = (paths.METRICS, paths.FAIRNESS, paths.PREDICTIONS, paths.DATA_SUMMARY)
+        metrics, fairness, predicted, data = (self.read(path) for path in files)
         if metrics is None:
             return None
         where = f"{self.source}: {{}}"
@@ -98,6 +143,7 @@ class Revision:
             predictions=None
             if predicted is None
             else predictions.parse(predicted.decode(), where.format(paths.PREDICTIONS.name)),
+            data=None if data is None else _summary(data, where.format(paths.DATA_SUMMARY.name)),
         )
 
 
@@ -136,6 +182,8 @@ def compare(current: Evaluation, base: Evaluation | None, settings: BootstrapPar
     """Every headline metric both evaluations hold, compared by paired bootstrap on the same test rows."""
     if base is None:
         return Paired({}, "no baseline")
+    if current.other_data(base):
+        return Paired({}, "the base evaluated other data")
     if current.predictions is None or base.predictions is None:
         return Paired({}, "no predictions to pair")
     if not rows_match(base.predictions, current.predictions):

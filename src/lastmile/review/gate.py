@@ -12,7 +12,9 @@ Five kinds:
   rows differ, or a commit has no predictions) the plain change is compared with the allowance;
 - fairness: a bound on each sensitive feature's demographic parity or equalized odds difference;
 - fairness_regression: how much such a difference may grow against the baseline.
-Without a baseline the two regression kinds pass with "no baseline".
+Without a baseline the two regression kinds pass with "no baseline"; against a base that evaluated
+other data (another target, other labels or columns: a project instantiated from the template and
+compared with the template's reports) they pass with "not comparable: the base evaluated other data".
 
 `check` is pure (evaluations in, results out); `run` reads the files and writes `reports/gates.json`.
 """
@@ -202,21 +204,37 @@ def fairness_gates(gates: GateParams, current: Evaluation, base: Evaluation | No
     return results
 
 
+NOT_COMPARABLE = "not comparable: the base evaluated other data"
+
+
 def check(
     gates: GateParams, current: Evaluation, base: Evaluation | None, paired: Paired | None = None
 ) -> GatesReport:
     """Every gate of `gates` on the current evaluation, against `base` when there is one.
 
     `paired` is the comparison of the two (`baseline.compare`), computed here unless the caller has it.
+    A base that evaluated other data (`Evaluation.other_data`) is not compared with: its regression
+    gates pass, saying so.
     """
+    other = current.other_data(base) if base else None
+    compared = None if other else base
     if paired is None:
-        paired = baseline.compare(current, base, gates.bootstrap)
+        paired = baseline.compare(current, compared, gates.bootstrap)
     results = [
         degenerate_gate(current),
         *floor_gates(gates.floors, current),
-        *regression_gates(gates, current, base, paired),
-        *fairness_gates(gates, current, base),
+        *regression_gates(gates, current, compared, paired),
+        *fairness_gates(gates, current, compared),
     ]
+    if base is not None and other:
+        note = f"{NOT_COMPARABLE} ({other})"
+        results = [
+            r.model_copy(update={"detail": note}) if r.kind in ("regression", "fairness_regression") else r
+            for r in results
+        ]
+        return GatesReport(
+            passed=all(r.passed for r in results), baseline=f"{base.source}, {NOT_COMPARABLE}", gates=results
+        )
     return GatesReport(
         passed=all(r.passed for r in results), baseline=base.source if base else None, gates=results
     )

@@ -25,6 +25,7 @@ import pandas as pd
 
 from lastmile import artifacts, paths
 from lastmile.artifacts import Artifact, Comparison, FairnessReport, GatesReport, SlicesReport
+from lastmile.data import Label
 from lastmile.errors import LastmileError, one_line
 from lastmile.evaluation.plots import confusion_plot, line_plot
 from lastmile.metrics import DIGITS, METRICS
@@ -311,11 +312,18 @@ def _metrics_section(inputs: Inputs, settings: BootstrapParams) -> list[str]:
             verdict = Raw(f"{VERDICT_MARKS.get(ci.verdict, '')} {ci.verdict}".strip())
         rows.append([metric.label, old, new, _change(old, new, metric.higher_is_better), interval, verdict])
     lines = _table(["metric", f"`{_short(base_name)}`", "branch", "change", "CI", "verdict"], rows, "lrrrll")
+    other = inputs.head_evaluation.other_data(inputs.base_evaluation) if inputs.base_evaluation else None
     if not inputs.base_metrics:
         lines += [
             "",
             f"> **No baseline:** `{base_name}` has no `{paths.METRICS}` yet (first model PR), "
             "so there is nothing to compare with; the values above are this branch's.",
+        ]
+    elif other:
+        lines += [
+            "",
+            f"> **Not comparable:** `{_short(base_name)}` evaluated other data ({other}); the changes "
+            "above compare two datasets, and the regression gates do not judge them.",
         ]
     else:
         lower = " and ".join(m.label for m in METRICS if not m.higher_is_better)
@@ -412,8 +420,13 @@ def _one_class(fairness: FairnessReport) -> str | None:
 def _fairness_section(inputs: Inputs) -> list[str]:
     head = inputs.head.artifact(paths.FAIRNESS, FairnessReport)
     base = inputs.base.artifact(paths.FAIRNESS, FairnessReport)
-    if head is None or not head.root:
+    if head is None:
         return []
+    if not head.root:
+        return _details(
+            "⚖️ Fairness: none configured",
+            ["No sensitive features are listed in params.yaml `features.sensitive`: no group was compared."],
+        )
     one_class = _one_class(head)
     if one_class:
         # Differences of 0 would read as perfectly fair: say what they really mean.
@@ -512,7 +525,7 @@ def _importance_section(inputs: Inputs, out: Path) -> list[str]:
 # ---------------------------------------------------------------- plots
 
 
-def _plots(inputs: Inputs, out: Path, positive: str) -> list[str]:
+def _plots(inputs: Inputs, out: Path, positive: Label) -> list[str]:
     images: list[tuple[str, str]] = []
     for stem, x, y, title, diagonal in CURVES:
         path = paths.PLOTS_DIR / f"{stem}.csv"
@@ -528,7 +541,7 @@ def _plots(inputs: Inputs, out: Path, positive: str) -> list[str]:
     if confusion is not None and {"actual", "predicted"} <= set(confusion.columns):
         seen = set(confusion["actual"].astype(str)) | set(confusion["predicted"].astype(str))
         # Negative label first, positive last: the matrix then reads like the usual 2x2 layout.
-        order = sorted(seen, key=lambda label: (label == positive, label))
+        order = sorted(seen, key=lambda label: (label.casefold() == str(positive).casefold(), label))
         matrix = pd.crosstab(confusion["actual"].astype(str), confusion["predicted"].astype(str))
         matrix = matrix.reindex(index=order, columns=order, fill_value=0)
         confusion_plot(matrix.to_numpy(), order, "Confusion matrix (this branch)", out / "confusion.png")

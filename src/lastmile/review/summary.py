@@ -33,6 +33,11 @@ def render() -> str:
     values = metrics.values
     metadata = load_metadata(paths.MODEL_DIR)
     data = read_json(paths.DATA_SUMMARY)
+    fairness = (
+        f"fairness in {paths.FAIRNESS}"
+        if metadata.features.sensitive
+        else "fairness: none configured (params.yaml features.sensitive)"
+    )
     lines = [
         "",
         f"Model {metadata.model_version} ({metadata.model_kind}), "
@@ -44,7 +49,7 @@ def render() -> str:
         "",
         "Artifacts:",
         f"  model       {paths.MODEL_DIR}/ (pipeline + metadata, tracked by DVC)",
-        f"  metrics     {paths.METRICS}, per group in {paths.SLICES} and {paths.FAIRNESS}",
+        f"  metrics     {paths.METRICS}, per group in {paths.SLICES}; {fairness}",
         f"  validation  {paths.VALIDATION_MD}",
         f"  figures     {paths.FIGURES_DIR}/*.png",
         _bento_line(),

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from lastmile.data import Label
 from lastmile.errors import LastmileError
 
 if TYPE_CHECKING:
@@ -50,9 +51,9 @@ def _named_after(output: str, column: str) -> bool:
 def _column_groups(preprocess: Any, features: list[str]) -> np.ndarray:
     """For each column the preprocessing outputs, the index (in `features`) of the raw feature it came from.
 
-    Each transformer's outputs come in the order of its inputs, named after them (`age`, or
-    `workclass_Private` for a one-hot column); the longer of two matching names wins, so that
-    `capital` and `capital_gain` stay apart.
+    Each transformer's outputs come in the order of its inputs, named after them (`amount`, or
+    `colour_red` for a one-hot column); the longer of two matching names wins, so that
+    `amount` and `amount_due` stay apart.
     """
     groups: list[int] = []
     for name, transformer, columns in preprocess.transformers_:
@@ -173,7 +174,7 @@ class Explainer:
     # Records explained at once: bounds the (records x leaves x path) arrays of the tree method.
     CHUNK = 128
 
-    def __init__(self, pipeline: Pipeline, features: list[str], positive: str) -> None:
+    def __init__(self, pipeline: Pipeline, features: list[str], positive: Label) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier
         from sklearn.linear_model import LogisticRegression
 

@@ -1,12 +1,14 @@
 """Packaging: the DVC-tracked model into the BentoML model store, then the bento (`lastmile package`).
 
 Nothing is retrained: the model files are copied byte for byte, with the metrics, the quality
-gates (if the pipeline wrote them) and the data contract the service builds its API from.
+gates (if the pipeline wrote them), the data contract the service builds its API from and the
+project's names (params.yaml `project:`), which name the stored model, the bento and the service.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import shutil
@@ -20,15 +22,17 @@ from lastmile.data import read_json
 from lastmile.errors import LastmileError
 from lastmile.metrics import BRIEF
 from lastmile.model import METADATA_FILE, MODEL_FILE, load_metadata
+from lastmile.params import ProjectParams, load_params
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "income-classifier"
 CONTRACT_FILE = "contract.yaml"
 METRICS_FILE = "metrics.json"
 GATES_FILE = "gates.json"
 # The drift monitor's reference (`lastmile.monitoring.profile`), shown by /metadata.
 PROFILE_FILE = "profile.json"
+# params.yaml `project:` as packaged: the service's BentoML name, labels and page title.
+PROJECT_FILE = "project.json"
 BENTOFILE = Path("bentofile.yaml")
 # The bento holds the `lastmile` package, so it is built from src/ (bentofile paths are relative to it).
 BUILD_CONTEXT = Path("src")
@@ -49,12 +53,13 @@ class Packaged:
 
 @dataclass(frozen=True)
 class PackagedModel:
-    """What a packaged model directory holds besides the pipeline: metadata, metrics and gates."""
+    """What a packaged model directory holds besides the pipeline: metadata, metrics, gates, names."""
 
     info: ModelInfo
     metrics: MetricsReport
     gates: GatesReport | None
     profile: dict[str, Any] | None  # the drift monitor's reference (`lastmile.monitoring.profile`)
+    project: ProjectParams
 
     def as_dict(self) -> dict[str, Any]:
         """The metadata with its metrics and gates, as the service's `/metadata` shows them."""
@@ -63,17 +68,19 @@ class PackagedModel:
             "metrics": self.metrics.model_dump(mode="json"),
             "gates": self.gates.model_dump(mode="json") if self.gates else None,
             "profile": self.profile,
+            "project": self.project.model_dump(mode="json"),
         }
 
 
 def model_metadata(model_dir: Path) -> PackagedModel:
-    """The metadata, metrics and gates of a packaged model directory; its threshold is required."""
+    """The metadata, metrics, gates and project names of a packaged model directory."""
     gates, profile = model_dir / GATES_FILE, model_dir / PROFILE_FILE
     return PackagedModel(
         info=load_metadata(model_dir),
         metrics=artifacts.read(model_dir / METRICS_FILE, MetricsReport),
         gates=artifacts.read(gates, GatesReport) if gates.exists() else None,
         profile=read_json(profile) if profile.exists() else None,
+        project=ProjectParams.model_validate(read_json(model_dir / PROJECT_FILE)),
     )
 
 
@@ -85,22 +92,27 @@ def tag_version(model_version: str) -> str:
     return version
 
 
-def _digest(files: list[Path]) -> str:
+def _digest(files: list[Path], extra: bytes) -> str:
     digest = hashlib.sha256()
     for file in files:
         digest.update(file.name.encode())
         digest.update(hashlib.sha256(file.read_bytes()).digest())
+    digest.update(hashlib.sha256(extra).digest())
     return digest.hexdigest()
 
 
 def import_model(
+    project: ProjectParams,
     model_dir: Path = paths.MODEL_DIR,
     metrics: Path = paths.METRICS,
     gates: Path = paths.GATES,
     contract: Path = paths.CONTRACT,
     profile: Path = paths.PROFILE,
 ) -> tuple[str, bool]:
-    """Copy the trained model into the BentoML model store; returns its tag and whether it was there."""
+    """Copy the trained model into the BentoML model store (as `project.model_name`).
+
+    Returns its tag and whether it was there already.
+    """
     import bentoml
 
     metadata = load_metadata(model_dir)
@@ -118,8 +130,9 @@ def import_model(
             f"{metrics} was measured at threshold {measured.threshold}, but the model's threshold is "
             f"{metadata.threshold}: the reports are from another model. Run `dvc repro` first."
         )
-    digest = _digest(files)
-    tag = f"{MODEL_NAME}:{tag_version(metadata.model_version)}"
+    project_json = json.dumps(project.model_dump(), indent=2, sort_keys=True) + "\n"
+    digest = _digest(files, extra=project_json.encode())
+    tag = f"{project.model_name}:{tag_version(metadata.model_version)}"
 
     try:
         existing = bentoml.models.get(tag)
@@ -152,18 +165,26 @@ def import_model(
     ) as stored:
         for source, name in zip(files, names, strict=True):
             shutil.copy2(source, Path(stored.path) / name)
+        (Path(stored.path) / PROJECT_FILE).write_text(project_json, encoding="utf-8")
     log.info("package: model %s imported from %s", tag, model_dir)
     return tag, False
 
 
-def build_bento(model_tag: str, bentofile: Path = BENTOFILE, build_ctx: Path = BUILD_CONTEXT) -> str:
-    """`bentoml build` with the model pinned and labels for the model version, commit and metrics."""
+def build_bento(
+    model_tag: str, project: ProjectParams, bentofile: Path = BENTOFILE, build_ctx: Path = BUILD_CONTEXT
+) -> str:
+    """`bentoml build` named after the project, with the model pinned and labels for it.
+
+    The labels name the project, model version, commit and metrics: bentofile.yaml names no project.
+    """
     import bentoml
 
     if not bentofile.is_file():
         raise PackagingError(f"{bentofile} not found: run `lastmile package` from the project root.")
     stored = bentoml.models.get(model_tag)
     labels = {
+        "project": project.name,
+        "model": project.model_name,
         "model_tag": model_tag,
         "model_version": stored.info.labels["model_version"],
         "git_commit": git.describe_head(),
@@ -171,7 +192,11 @@ def build_bento(model_tag: str, bentofile: Path = BENTOFILE, build_ctx: Path = B
     }
     try:
         bento = bentoml.bentos.build_bentofile(
-            str(bentofile), build_ctx=str(build_ctx), labels=labels, args={"model_tag": model_tag}
+            str(bentofile),
+            name=project.name,
+            build_ctx=str(build_ctx),
+            labels=labels,
+            args={"model_tag": model_tag},
         )
     except (bentoml.exceptions.BentoMLException, FileNotFoundError, ValueError) as exc:
         raise PackagingError(f"`bentoml build` failed: {exc}") from exc
@@ -181,8 +206,9 @@ def build_bento(model_tag: str, bentofile: Path = BENTOFILE, build_ctx: Path = B
 
 def package(build: bool = True, tag_file: Path | None = None) -> Packaged:
     """Import the model, then build the bento; write the bento tag to `tag_file` if given."""
-    model_tag, reused = import_model()
-    bento_tag = build_bento(model_tag) if build else None
+    project = load_params().project
+    model_tag, reused = import_model(project)
+    bento_tag = build_bento(model_tag, project) if build else None
     if bento_tag is not None and tag_file is not None:
         tag_file.parent.mkdir(parents=True, exist_ok=True)
         tag_file.write_text(bento_tag + "\n", encoding="utf-8")

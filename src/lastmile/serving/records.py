@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     ValidationError,
@@ -43,6 +44,8 @@ def _field_type(spec: ColumnSpec) -> Any:
         return Literal[tuple(spec.values)]
     if spec.kind == "integer":
         return Annotated[StrictInt, Field(ge=spec.min, le=spec.max)]
+    if spec.kind == "boolean":
+        return StrictBool
     return Annotated[StrictFloat, Field(ge=spec.min, le=spec.max, allow_inf_nan=False)]
 
 
@@ -52,7 +55,9 @@ def _openapi_schema(spec: ColumnSpec, nullable: bool) -> dict[str, Any]:
     pydantic writes JSON Schema 2020-12 (`anyOf` with `{"type": "null"}`), invalid in OpenAPI 3.0.
     """
     schema: dict[str, Any] = {
-        "type": {"category": "string", "integer": "integer", "number": "number"}[spec.kind]
+        "type": {"category": "string", "integer": "integer", "number": "number", "boolean": "boolean"}[
+            spec.kind
+        ]
     }
     if spec.values is not None:
         schema["enum"] = list(spec.values)

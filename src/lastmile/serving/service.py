@@ -1,7 +1,8 @@
 """The prediction service: `POST /predict` and `POST /metadata`, with BentoML's adaptive batching.
 
 Serve it with `make serve` (the bento built by `make bento`), or from the source tree with
-`bentoml serve lastmile.serving.service:IncomeClassifier --arg model_tag=income-classifier:VERSION`.
+`bentoml serve lastmile.serving.service:Classifier --arg model_tag=MODEL_NAME:VERSION`. The service,
+its page and its labels are named after the project (params.yaml `project:`, packaged with the model).
 
 The request model is built from the data contract packaged with the model, so the API accepts
 exactly the rows the pipeline validates. `RequestGuard` answers every invalid request itself,
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import gc
+import html
 import json
 import logging
 import os
@@ -25,11 +27,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import anyio
 import anyio.to_thread
 import bentoml
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from starlette.responses import JSONResponse
 
 from lastmile.contract import load_contract
+from lastmile.data import Label
 from lastmile.model import load_model, positive_proba
 from lastmile.monitoring.prediction_log import (
     DROP_REASONS,
@@ -41,7 +43,7 @@ from lastmile.monitoring.prediction_log import (
 )
 from lastmile.serving.bentoml_adapter import IOMixin, patch_batching
 from lastmile.serving.explain import Explainer
-from lastmile.serving.packaging import CONTRACT_FILE, MODEL_NAME, model_metadata
+from lastmile.serving.packaging import CONTRACT_FILE, model_metadata
 from lastmile.serving.records import RecordBase, describe_errors, record_model, to_frame
 
 if TYPE_CHECKING:
@@ -113,10 +115,14 @@ LOG_SETTINGS = LogSettings.from_env()
 class ServiceArgs(BaseModel):
     """Bento arguments (`bentoml build/serve --arg model_tag=...`); `lastmile package` pins the tag."""
 
-    model_tag: str = f"{MODEL_NAME}:latest"
+    model_tag: str = ""
 
 
 ARGS = bentoml.use_arguments(ServiceArgs)
+if not ARGS.model_tag:
+    raise RuntimeError(
+        "No model to serve: pass `--arg model_tag=MODEL_NAME:VERSION` (`make serve` serves the built bento)."
+    )
 MODEL_REF = bentoml.models.BentoModel(ARGS.model_tag)
 _stored = MODEL_REF.stored
 if _stored is None:
@@ -128,8 +134,10 @@ MODEL_DIR = Path(_stored.path)
 METADATA = model_metadata(MODEL_DIR)
 CONTRACT = load_contract(MODEL_DIR / CONTRACT_FILE)
 FEATURES: list[str] = METADATA.info.features.all
-POSITIVE: str = METADATA.info.target.positive
-NEGATIVE: str = METADATA.info.negative
+PROJECT = METADATA.project  # the project's names (params.yaml `project:`), packaged with the model
+# The labels keep the data's JSON type (1, "yes", true), as the model and model.json hold them.
+POSITIVE: Label = METADATA.info.target.positive
+NEGATIVE: Label = METADATA.info.negative
 THRESHOLD: float = METADATA.info.threshold  # the model's own: loading fails without one
 MODEL_VERSION: str = METADATA.info.model_version
 SENSITIVE: list[str] = METADATA.info.features.sensitive
@@ -234,7 +242,7 @@ class ExplainRequest(PredictRequest):
 
 
 class Prediction(BaseModel):
-    label: str = Field(description=f"Predicted label: {POSITIVE!r} when probability >= {THRESHOLD}.")
+    label: Label = Field(description=f"Predicted label: {POSITIVE!r} when probability >= {THRESHOLD}.")
     probability: float = Field(description=f"Probability of the positive label {POSITIVE!r}.")
 
 
@@ -291,7 +299,8 @@ class ModelMetadata(BaseModel):
     model_kind: str
     training_rows: int
     training_data_hash: str
-    target: dict[str, str]
+    target: dict[str, Label]
+    project: dict[str, str]
     features: dict[str, list[str]]
     metrics: dict[str, float]
     gates: Annotated[
@@ -340,15 +349,16 @@ def _media_type_problem(content_type: str | None) -> str | None:
     return None
 
 
-INDEX_HTML = b"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="UTF-8"><title>Lastmile income classifier</title>
+PAGE_TITLE = html.escape(f"{PROJECT.name}: {PROJECT.model_name}")
+INDEX_HTML = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8"><title>{PAGE_TITLE}</title>
 <link rel="stylesheet" href="./static_content/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="./static_content/swagger-ui-bundle.js"></script>
 <script src="./static_content/swagger-ui-standalone-preset.js"></script>
 <script src="./static_content/swagger-initializer.js"></script>
 </body></html>
-"""
+""".encode()
 
 
 class RequestGuard:
@@ -509,15 +519,15 @@ def _check_body(body: bytes) -> PredictRequest | Invalid:
 
 
 @bentoml.service(
-    name="lastmile",
+    name=PROJECT.service_name,
     workers=1,
     # BentoML runs sync APIs in this many threads: a long /explain must not hold up /predict's batches.
     threads=2,
     traffic={"timeout": 60},
-    labels={"project": "lastmile", "model": MODEL_NAME},
+    labels={"project": PROJECT.name, "model": PROJECT.model_name},
 )
-class IncomeClassifier:
-    """Census income classifier: the DVC-tracked scikit-learn pipeline behind an HTTP API."""
+class Classifier:
+    """The project's binary classifier: the DVC-tracked scikit-learn pipeline behind an HTTP API."""
 
     model = MODEL_REF
 
@@ -565,19 +575,19 @@ class IncomeClassifier:
         output_spec=PredictResponse,
     )
     def predict(self, records: Records) -> list[Prediction]:
-        """Predict the income label and the positive-class probability for each record."""
+        """Predict the label and the positive-class probability for each record."""
         # Not `async`: BentoML runs each batch in its worker thread, so the event loop stays free
         # to answer health checks and queue requests while a batch is scored.
         frame = to_frame(records, CONTRACT, FEATURES)
         proba = positive_proba(self.pipeline, frame, POSITIVE)
-        labels = np.where(proba >= THRESHOLD, POSITIVE, NEGATIVE)
-        for label, count in Counter(labels.tolist()).items():
-            self.metrics.predictions.labels(label=label).inc(count)
+        labels = [POSITIVE if p >= THRESHOLD else NEGATIVE for p in proba.tolist()]
+        for label, count in Counter(labels).items():
+            self.metrics.predictions.labels(label=str(label)).inc(count)
         for p in proba.tolist():
             self.metrics.positive_probability.observe(p)
         return [
-            Prediction.model_construct(label=str(label), probability=float(p))
-            for label, p in zip(labels, proba, strict=True)
+            Prediction.model_construct(label=label, probability=p)
+            for label, p in zip(labels, proba.tolist(), strict=True)
         ]
 
     @bentoml.api(route="/explain", input_spec=ExplainRequest)  # type: ignore[untyped-decorator]
@@ -607,6 +617,6 @@ class IncomeClassifier:
         return self.model_info
 
 
-IncomeClassifier.add_asgi_middleware(RequestGuard)  # type: ignore[attr-defined]  # a bentoml Service
+Classifier.add_asgi_middleware(RequestGuard)  # type: ignore[attr-defined]  # a bentoml Service
 
-__all__ = ["IncomeClassifier", "PredictRequest", "PredictResponse", "Prediction", "RequestGuard"]
+__all__ = ["Classifier", "PredictRequest", "PredictResponse", "Prediction", "RequestGuard"]

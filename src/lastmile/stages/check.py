@@ -12,13 +12,16 @@ read the changed values.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import pandas as pd
+
 from lastmile import paths
 from lastmile.contract import Contract, load_contract
-from lastmile.data import write_json
+from lastmile.data import typed_label, write_json
 from lastmile.errors import LastmileError, quoted, shorten
 from lastmile.params import Params, load_params
 
@@ -54,12 +57,25 @@ def _target(params: Params, contract: Contract) -> list[str]:
     spec = contract.columns.get(params.target.column)
     if spec is None:
         return _columns(contract, "target.column", [params.target.column])
-    positive = params.target.positive
+    # The label as the validated target column will hold it (text, whole number or boolean).
+    try:
+        positive = typed_label(params.target.positive, pd.Series(dtype=spec.dtype), params.target.column)
+    except LastmileError as exc:
+        return [str(exc)]
+    column = f"`columns.{shorten(params.target.column)}`"
     if spec.values is not None and positive not in spec.values:
         return [
-            f"params.yaml `target.positive` is '{shorten(positive)}', which contract.yaml "
-            f"`columns.{shorten(params.target.column)}.values` does not allow; allowed: {quoted(spec.values)}"
+            f"params.yaml `target.positive` is '{shorten(str(positive))}', which contract.yaml "
+            f"{column[:-1]}.values` does not allow; allowed: {quoted(spec.values)}"
         ]
+    if isinstance(positive, int) and not isinstance(positive, bool):
+        low = -math.inf if spec.min is None else spec.min
+        high = math.inf if spec.max is None else spec.max
+        if not low <= positive <= high:
+            return [
+                f"params.yaml `target.positive` is {positive}, outside contract.yaml {column}'s range "
+                f"{low:g} to {high:g}"
+            ]
     return []
 
 

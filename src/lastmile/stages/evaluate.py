@@ -26,7 +26,7 @@ from sklearn.calibration import calibration_curve
 
 from lastmile import artifacts, paths
 from lastmile.artifacts import FairnessReport, MetricsReport, SlicesReport
-from lastmile.data import atomic_path, read_table, write_json
+from lastmile.data import atomic_path, read_table, typed_label, write_json
 from lastmile.errors import LastmileError
 from lastmile.evaluation import predictions
 from lastmile.evaluation.fairness import fairness_report
@@ -78,7 +78,10 @@ def _write_csv(path: Path, frame: pd.DataFrame) -> None:
 
 
 def _labels(frame: pd.DataFrame, params: Params) -> np.ndarray:
-    return (frame[params.target.column] == params.target.positive).to_numpy().astype(int)
+    """1 for the positive label, else 0."""
+    labels = frame[params.target.column]
+    positive = typed_label(params.target.positive, labels, params.target.column)
+    return (labels == positive).to_numpy(dtype=bool, na_value=False).astype(int)
 
 
 def _figures(
@@ -132,9 +135,12 @@ def run(
 ) -> MetricsReport:
     pipeline, metadata = load_model(model_dir)
     test = read_table(table)
-    positive = params.target.positive
-    if positive not in metadata.classes or metadata.target.positive != positive:
-        raise LastmileError(f"The model was trained without the positive label {positive!r}; retrain it.")
+    positive = typed_label(params.target.positive, test[params.target.column], params.target.column)
+    if positive != metadata.target.positive or positive not in metadata.classes:
+        raise LastmileError(
+            f"The model was trained for the positive label {metadata.target.positive!r}, "
+            f"not {positive!r}: retrain it (`dvc repro`)."
+        )
     named_slices = slice_columns(test, params.features.sensitive, params.evaluation.slices)
     threshold = metadata.threshold  # chosen by `train` on the training split: it belongs to the model
     y_true = _labels(test, params)
@@ -148,8 +154,9 @@ def run(
     )
 
     negative = metadata.negative
-    predicted = np.where(proba >= threshold, positive, negative)
-    actual = test[params.target.column].astype(str).to_numpy()
+    # Labels as text in the confusion table: 1 and "1", true and "True" print alike.
+    predicted = np.where(proba >= threshold, str(positive), str(negative))
+    actual = test[params.target.column].map(str).to_numpy()
     named = curves(y_true, proba)
     for name, frame in named.items():
         _write_csv(out.plots_dir / f"{name}.csv", frame)
@@ -176,7 +183,7 @@ def run(
         seed=params.evaluation.seed,
     )
     write_json(out.importance, importance)
-    labels = [negative, positive]
+    labels = [str(negative), str(positive)]
     matrix = skm.confusion_matrix(actual, predicted, labels=labels)
     _figures(named, results, (matrix, labels), importance, out.figures_dir)
 

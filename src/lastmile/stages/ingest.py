@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pandas as pd
+
 from lastmile import paths
-from lastmile.data import frame_hash, infer_types, read_source, write_json, write_table
+from lastmile.data import frame_hash, infer_types, read_source, typed_label, write_json, write_table
 from lastmile.errors import LastmileError, quoted, shorten
 from lastmile.params import Params
 
@@ -24,10 +26,9 @@ def run(params: Params, out: Path = paths.RAW_TABLE, summary: Path = paths.DATA_
             f"{shorten(source)}; its columns are {quoted(frame.columns, limit=30)}."
         )
     frame = infer_types(frame)
-    labels = frame[target].astype("str").str.strip()
-    if params.data.label_suffix:
-        labels = labels.str.removesuffix(params.data.label_suffix)
-    frame[target] = labels.where(frame[target].notna())
+    if params.data.label_suffix and not pd.api.types.is_numeric_dtype(frame[target]):
+        frame[target] = frame[target].str.removesuffix(params.data.label_suffix)
+    positive = typed_label(params.target.positive, frame[target], target)
 
     counts = frame[target].value_counts(dropna=False)
     data_summary: dict[str, object] = {
@@ -35,9 +36,12 @@ def run(params: Params, out: Path = paths.RAW_TABLE, summary: Path = paths.DATA_
         "rows": len(frame),
         "columns": len(frame.columns),
         "missing_cells": int(frame.isna().sum().sum()),
-        "positive_rate": round(float((frame[target] == params.target.positive).mean()), 6),
+        "positive_rate": round(float((frame[target] == positive).mean()), 6),
         "class_counts": {str(k): int(v) for k, v in counts.items()},
         "data_hash": frame_hash(frame),
+        # What the data is, beyond its content: the regression gates compare only like with like.
+        "target": {"column": target, "positive": positive},
+        "column_names": list(frame.columns),
     }
     write_table(out, frame)
     write_json(summary, data_summary)

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from lastmile import paths
-from lastmile.data import read_table, write_table
+from lastmile.data import native, read_table, typed_label, write_table
 from lastmile.errors import LastmileError
 from lastmile.params import Params
 
@@ -20,12 +20,14 @@ def run(
     test_out: Path = paths.TEST_TABLE,
 ) -> tuple[int, int]:
     frame = read_table(table)
-    labels = frame[params.target.column]
+    column = params.target.column
+    labels = frame[column]
     counts = labels.value_counts()
-    if params.target.positive not in counts.index:
+    positive = typed_label(params.target.positive, labels, column)
+    if positive not in set(map(native, counts.index)):
         raise LastmileError(
-            f"No row has the positive label {params.target.positive!r} (params.yaml `target.positive`); "
-            f"labels found: {sorted(map(str, counts.index))}."
+            f"No row of the target column {column!r} has the positive label {positive!r} "
+            f"(params.yaml `target.positive`); labels found: {sorted(map(native, counts.index), key=str)}."
         )
     if len(counts) < 2 or counts.min() < 2:
         raise LastmileError(

@@ -13,25 +13,27 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import sklearn
 
 from lastmile import __version__, paths
 from lastmile.artifacts import ModelInfo
-from lastmile.data import frame_hash, read_table
+from lastmile.data import frame_hash, native, read_table, typed_label
 from lastmile.errors import LastmileError
 from lastmile.evaluation.threshold import choose_threshold, out_of_fold_proba
 from lastmile.model import build_pipeline, save_model
-from lastmile.params import Params
+from lastmile.params import Params, TargetParams
 
 if TYPE_CHECKING:
-    import pandas as pd
     from sklearn.pipeline import Pipeline
+
+    from lastmile.data import Label
 
 log = logging.getLogger(__name__)
 
 
 def decision_threshold(
-    params: Params, pipeline: Pipeline, features: pd.DataFrame, labels: pd.Series
+    params: Params, pipeline: Pipeline, features: pd.DataFrame, labels: pd.Series, positive: Label
 ) -> float:
     """The threshold `evaluation.threshold` picks, from out-of-fold predictions on the training split."""
     rule = params.evaluation.threshold
@@ -43,7 +45,7 @@ def decision_threshold(
         rule.folds,
         len(features),
     )
-    y_train = (labels == params.target.positive).to_numpy().astype(int)
+    y_train = (labels == positive).to_numpy().astype(int)
     proba = out_of_fold_proba(pipeline, features, y_train, rule.folds, params.evaluation.seed)
     return choose_threshold(rule, y_train, proba)
 
@@ -55,14 +57,17 @@ def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL
         raise LastmileError(f"params.yaml lists column(s) {missing} that the training table does not have.")
     features = frame[params.features.all]
     labels = frame[params.target.column]
-    if params.target.positive not in set(labels.astype(str)):
+    positive = typed_label(params.target.positive, labels, params.target.column)
+    if positive not in set(map(native, labels.dropna().unique())):
         raise LastmileError(
-            f"The training split has no row of the positive label {params.target.positive!r} "
+            f"The training split has no row of the positive label {positive!r} "
             "(`target.positive` in params.yaml)."
         )
+    if pd.api.types.is_bool_dtype(labels):
+        labels = labels.astype(bool)  # pandas' nullable booleans: scikit-learn wants numpy's
     data_hash = frame_hash(frame)
     pipeline = build_pipeline(params.features, params.model)
-    threshold = decision_threshold(params, pipeline, features, labels)
+    threshold = decision_threshold(params, pipeline, features, labels, positive)
     # Same training inputs -> same version: the version names what the model was made from and its
     # threshold, not how it is evaluated or gated afterwards (the rest of `evaluation`, `gates`).
     made_from = params.model_dump(include={"target", "features", "split", "model"})
@@ -80,10 +85,12 @@ def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL
         model_kind=params.model.kind,
         training_rows=len(frame),
         training_data_hash=data_hash,
-        target=params.target,
+        # The positive label and the classes keep the data's type (1, "yes", true): the service
+        # answers with the same JSON type the data holds.
+        target=TargetParams(column=params.target.column, positive=positive),
         features=params.features,
         params=params.model.model_dump(),
-        classes=[str(c) for c in pipeline.classes_],
+        classes=[native(c) for c in pipeline.classes_],
         versions={
             "lastmile": __version__,
             "scikit-learn": sklearn.__version__,

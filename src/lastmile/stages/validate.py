@@ -14,7 +14,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from lastmile import paths
-from lastmile.contract import ColumnSpec, Contract, build_schema
+from lastmile.contract import ColumnSpec, Contract, build_schema, parse_booleans
 from lastmile.data import read_table, write_json, write_table, write_text
 from lastmile.errors import LastmileError, shorten
 
@@ -36,7 +36,8 @@ def _rule(check: str, spec: ColumnSpec | None) -> str:
         return "must not be missing"
     if spec is not None:
         if check.startswith(("coerce_dtype", "dtype")):
-            return f"must be {'a whole number' if spec.kind == 'integer' else 'a number'}"
+            kinds = {"integer": "a whole number", "boolean": "true or false"}
+            return f"must be {kinds.get(spec.kind, 'a number')}"
         if check.startswith(("in_range", "greater_than", "less_than")):
             return (
                 f"must be between {spec.min:g} and {spec.max:g}"
@@ -142,7 +143,7 @@ def run(
     log.info("validate: checking %d rows against contract.yaml", len(frame))
     report: dict[str, Any] = {"table": str(table), "rows": len(frame), "columns": len(frame.columns)}
     try:
-        validated = build_schema(contract).validate(frame, lazy=True)
+        validated = build_schema(contract).validate(parse_booleans(frame, contract), lazy=True)
     except pa.errors.SchemaErrors as error:
         report |= {"passed": False, "failures": _failures(error, contract)}
     else:
