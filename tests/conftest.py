@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -31,6 +33,17 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs: object) -> subp
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
+
+
+# A prediction log line's keys, in order (`lastmile.prediction/1`, docs/monitoring.md): a contract the
+# drift monitor and users' log collectors rely on.
+PREDICTION_LINE_KEYS = ["schema", "request_id", "time", "model_version", "record", "probability", "label"]
+
+
+def prediction_lines(path: Path) -> list[dict[str, Any]]:
+    """The whole lines of a prediction log file, parsed (its writer may be half-way through the last one)."""
+    text = path.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
 
 
 @pytest.fixture(scope="session")
