@@ -38,7 +38,10 @@ def test_model_card_reports_the_real_metrics(trained_repo: Path) -> None:
     assert f"roc_auc {metrics['roc_auc']:.4f}" in notes
     assert "(first release)" in notes and "ghcr.io/acme/lastmile:latest" in notes
     many = [version.Commit(f"{n:040x}", f"fix: change {n}") for n in range(35)]
+    # A commit subject is anyone's text: it stays text (lastmile.prose escapes every value).
+    many[0] = version.Commit("0" * 40, "fix: <img src=x> [x](/etc/passwd)")
     notes = model_card.render_release_notes(replace(plan, commits=many, previous_tag="v0.1.0"), evidence)
+    assert "- fix: &lt;img src=x&gt; \\[x\\](/etc/passwd) (`0000000`)" in notes
     assert "## Changes since `v0.1.0`" in notes and "- fix: change 29 (" in notes
     assert "- fix: change 30 (" not in notes and "- ... and 5 earlier commits" in notes
 

@@ -241,12 +241,21 @@ class ParamChange:
 
 
 @dataclass(frozen=True)
+class RuleFailure:
+    column: object
+    rule: object
+    rows: object  # how many rows break it
+
+
+@dataclass(frozen=True)
 class Validation:
+    """`reports/validation.json`, as the validate stage wrote it (its values are shown as they are)."""
+
     rows: object
     columns: object
     passed: bool
     failed_rules: int
-    failures: list[dict[str, Any]]  # the first MAX_FAILURES: column, rule, rows
+    failures: list[RuleFailure]  # the first MAX_FAILURES
 
 
 @dataclass(frozen=True)
@@ -462,10 +471,9 @@ def _validation(inputs: Inputs) -> Validation | None:
     if not isinstance(report, dict):
         return None
     failures = [f for f in report.get("failures", []) if isinstance(f, dict)]
+    shown = [RuleFailure(f.get("column"), f.get("rule"), f.get("rows")) for f in failures[:MAX_FAILURES]]
     passed = bool(report.get("passed"))
-    return Validation(
-        report.get("rows"), report.get("columns"), passed, len(failures), failures[:MAX_FAILURES]
-    )
+    return Validation(report.get("rows"), report.get("columns"), passed, len(failures), shown)
 
 
 def _one_class(fairness: FairnessReport) -> str | None:
