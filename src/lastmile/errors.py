@@ -5,12 +5,14 @@ from __future__ import annotations
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import yaml
-from pydantic import BaseModel, ValidationError
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
-Config = TypeVar("Config", bound=BaseModel)
+# Only the standard library at import time: the PR comment job imports this module (through
+# review/pr_artifact.py) with nothing but markdown-it-py installed.
+Config = TypeVar("Config", bound="BaseModel")
 
 # A value quoted in a message or a report is cut to this many characters: a 200,000-character
 # cell must not become a 200,000-character line.
@@ -88,6 +90,9 @@ def load_config(path: Path, model: type[Config], missing: str) -> Config:
     Every failure is a `LastmileError` of one paragraph: `missing` (what to do) when the file is
     absent, the parser's message for bad YAML, and the key, the rule and the value for a bad value.
     """
+    import yaml
+    from pydantic import ValidationError
+
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
