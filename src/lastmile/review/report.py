@@ -8,6 +8,9 @@ folder locally and in CI; CML only posts what it wrote.
 
 Every input beyond the headline metrics is optional: a section whose files are missing says
 so instead of failing, so the report works on an old base, on a first PR and when nothing changed.
+
+The Markdown is `templates/pr_comment.md.j2`'s: this module gathers the facts into `Comment`, a typed
+view model, and the template lays them out (docs/pr-report.md, "Changing the comment").
 """
 
 from __future__ import annotations
@@ -626,7 +629,10 @@ def comment(
 
 
 def markdown(view: Comment, check_run: bool = False, templates: jinja2.Environment | None = None) -> str:
-    """The comment (or, with `check_run`, the check run's summary: no images) from `COMMENT_TEMPLATE`."""
+    """The comment (or, with `check_run`, the check run's summary: no images) from `COMMENT_TEMPLATE`.
+
+    `templates`: another set of templates (an edited copy) instead of the package's own.
+    """
     template = (templates or prose.templates("lastmile.review")).get_template(COMMENT_TEMPLATE)
     return template.render(comment=view, check_run=check_run).rstrip() + "\n"
 
