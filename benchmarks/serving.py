@@ -302,6 +302,25 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def _log_cost(rows: list[Row]) -> str:
+    """The prediction log's cost: the service with it on against off, same run, same cells."""
+    get = {(r.server, r.concurrency, r.records): r for r in rows}
+    top = max(CONCURRENCY)
+    lines = [
+        f"Prediction log on vs off, concurrency {top} (targets: rows/s >= 0.9x, p99 <= 1.1x):",
+        "| records/req | rows/s on | rows/s off | rows/s on/off | p99 on ms | p99 off ms | p99 on/off |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size in SIZES:
+        on, off = get[("bentoml", top, size)], get[(NO_LOG, top, size)]
+        lines.append(
+            f"| {size} | {on.rows_per_s:,.0f} | {off.rows_per_s:,.0f} "
+            f"| {on.rows_per_s / off.rows_per_s:.2f}x "
+            f"| {on.p99_ms:.1f} | {off.p99_ms:.1f} | {on.p99_ms / off.p99_ms:.2f}x |"
+        )
+    return "\n".join(lines)
+
+
 @dataclass
 class LargestRequest:
     records: int
@@ -498,6 +517,8 @@ def main(args: argparse.Namespace) -> None:
         f"Cold start (process start to /readyz 200): BentoML {cold['bentoml']:.2f} s, "
         f"bare {cold['bare']:.2f} s ({cold['bentoml'] / cold['bare']:.1f}x)"
     )
+    print()
+    print(_log_cost(rows))
     print()
     for text, ok in _targets(rows, largest):
         print(f"  [{'met' if ok else 'MISSED'}] {text}")

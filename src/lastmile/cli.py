@@ -474,7 +474,7 @@ def monitor_demo(
         raise typer.Exit(1)
     typer.echo(
         f"demo: no alarm on normal traffic; drift in {', '.join(outcome.shifted_features)} found. "
-        f"Reports: {out}/normal/report, {out}/shifted/report"
+        f"Reports: {out}/normal, {out}/shifted; the service's prediction log: {out}/log"
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,18 @@ from typer.testing import CliRunner
 from lastmile.cli import app
 from lastmile.monitoring import stats
 from lastmile.monitoring.monitor import Window, assess
+from lastmile.monitoring.prediction_log import PredictionLog, RotatingFileSink, Scored, utc_now
 from lastmile.monitoring.profile import numeric_reference
-from lastmile.monitoring.shifts import shift_category, shift_numeric
+from lastmile.monitoring.shifts import json_value, shift_category, shift_numeric
 from lastmile.params import ProfileParams
+from lastmile.serving.records import record_model
 from tests.monitoring.conftest import Watched
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    probability: float
 
 
 def monitor(repo: Path, *args: str) -> tuple[int, str, str]:
@@ -207,3 +216,54 @@ def test_mistyped_values_exit_2(watched: Watched, log_of: Callable[..., Path]) -
     code, _, err = monitor(watched.repo, "--logs", str(log))
     assert code == 2
     assert f'line 10: the line has `record.{feature}` "forty", not a number' in err
+
+
+# ---- sensitive columns the service hashed or dropped
+
+
+@pytest.mark.parametrize("mode", ["hash", "drop"])
+def test_hashed_or_dropped_columns_are_not_drift_or_contract_breaks(
+    watched: Watched, tmp_path: Path, mode: str
+) -> None:
+    """Normal traffic through the service's own log writer, sensitive columns hidden: no false alarm."""
+    features = watched.params.features
+    # The project's sensitive features, and a numeric one (a hashed number is text in the log).
+    hidden = sorted({*features.sensitive, features.numeric[0]})
+    frame = watched.held_out.sample(n=800, replace=True, random_state=11).reset_index(drop=True)
+    record = record_model(watched.contract, features.all, watched.params.target.column)
+    records = [
+        record.model_validate({k: json_value(v) for k, v in row.items()})
+        for row in frame[features.all].to_dict("records")
+    ]
+    probability = watched.score(frame)
+    predictions = [
+        Prediction(label=watched.params.target.positive if p >= 0.5 else "other", probability=float(p))
+        for p in probability
+    ]
+    sink = RotatingFileSink(tmp_path / "logs", "predictions.jsonl", max_bytes=1 << 30, backups=1)
+    log = PredictionLog(
+        sink,
+        model_version=watched.metadata.model_version,
+        sensitive=hidden,
+        sensitive_mode=mode,  # type: ignore[arg-type]
+        hash_key="a secret",
+    )
+    for start in range(0, len(records), 100):
+        log.submit(
+            Scored(f"r{start}", utc_now(), records[start : start + 100], predictions[start : start + 100])
+        )
+    log.close()
+
+    code, out, err = monitor(watched.repo, "--logs", str(tmp_path / "logs"), "--out", str(tmp_path / "out"))
+    assert code == 0, out + err
+    assert out.startswith("OK: no drift in 800 logged records")
+    report = json.loads((tmp_path / "out/monitor.json").read_text())
+    assert report["contract"]["invalid_records"] == 0
+    reason = "hashed in the log" if mode == "hash" else "dropped from the log"
+    assert set(report["not_monitored"]) == set(hidden)
+    assert all(why.startswith(reason) for why in report["not_monitored"].values())
+    tests = {(c["feature"], c["test"]) for c in report["checks"] if c["feature"] in hidden}
+    # Hashed: equal values stay equal, but the shares cannot be matched to training's; missing is missing.
+    assert tests == ({(name, "missing rate") for name in hidden} if mode == "hash" else set())
+    markdown = (tmp_path / "out/monitor.md").read_text()
+    assert all(f"{name}: not monitored: {reason}" in markdown for name in hidden)

@@ -101,7 +101,10 @@ def test_sensitive_columns_are_hashed_or_dropped(tmp_path: Path, mode: str):
     log.submit(_scored("b", 1, sex="Female", race="White"))
     log.close()
 
-    records = [line["record"] for line in prediction_lines(tmp_path / "p.jsonl")]
+    lines = prediction_lines(tmp_path / "p.jsonl")
+    # Each line says what it hides, for the monitor (which then does not compare those columns).
+    assert all(line["redacted"] == {"race": mode, "sex": mode} for line in lines)
+    records = [line["record"] for line in lines]
     if mode == "drop":
         assert records == [{"age": 20}, {"age": 21}, {"age": 20}]
         return

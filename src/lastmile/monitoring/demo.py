@@ -1,9 +1,10 @@
 """`make demo-drift`: the monitoring loop end to end on this machine, in under a minute.
 
-Starts the bento with `bentoml serve` on a free loopback port, sends a bounded stream of normal
-traffic (held-out test rows) and then of shifted traffic (a numeric feature moved by half a
-standard deviation, a category's share changed by 20 points), logs every scored record in the
-prediction log format from the service's answers, and runs the monitor on each stream.
+Starts the bento with `bentoml serve` on a free loopback port, its prediction log written to a
+file of its own, sends a bounded stream of normal traffic (held-out test rows) through `/predict`,
+and runs the monitor on the service's log; then a stream of shifted traffic (a numeric feature
+moved by half a standard deviation, a category's share changed by 20 points), and the monitor on
+the log's newest records. Which features are shifted follows from `params.yaml`.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,13 +32,16 @@ from lastmile.data import read_table
 from lastmile.errors import LastmileError
 from lastmile.monitoring import monitor, report
 from lastmile.monitoring.profile import Profile
-from lastmile.monitoring.shifts import json_value, log_lines, shift_category, shift_numeric
+from lastmile.monitoring.shifts import json_value, shift_category, shift_numeric
 from lastmile.params import Params
 
 BATCH = 100
-# Logged records are this far apart in time (the demo's traffic takes seconds, not hours).
-STEP = timedelta(milliseconds=5)
+# Concurrent clients: the service batches their requests together (one at a time waits on its own).
+CLIENTS = 8
 READY_SECONDS = 90
+# How long the service's log writer may take to write what it was sent.
+LOGGED_SECONDS = 30
+LOG_FILE = "predictions.jsonl"
 
 
 @dataclass(frozen=True)
@@ -80,21 +85,47 @@ def _wait_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
     raise LastmileError(f"the service was not ready after {READY_SECONDS} s: see {log}")
 
 
-def _send(base: str, frame: pd.DataFrame, features: list[str], log: Path) -> None:
-    """Score `frame` through /predict and log each record with the answer it got."""
+def _send(base: str, frame: pd.DataFrame, features: list[str]) -> int:
+    """Score `frame` through /predict, BATCH records a request, CLIENTS at a time; returns the count."""
     records = [{str(k): json_value(v) for k, v in row.items()} for row in frame[features].to_dict("records")]
-    started = datetime.now(UTC)
-    probabilities: list[float] = []
-    labels: list[str] = []
-    version = ""
-    for start in range(0, len(records), BATCH):
-        answer = _post(f"{base}/predict", {"records": records[start : start + BATCH]})
-        probabilities += [p["probability"] for p in answer["predictions"]]
-        labels += [p["label"] for p in answer["predictions"]]
-        version = answer["model_version"]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w", encoding="utf-8") as handle:
-        handle.writelines(log_lines(records, probabilities, labels, version, start=started, step=STEP))
+    chunks = [records[start : start + BATCH] for start in range(0, len(records), BATCH)]
+    with ThreadPoolExecutor(CLIENTS) as clients:
+        for _ in clients.map(lambda chunk: _post(f"{base}/predict", {"records": chunk}), chunks):
+            pass
+    return len(records)
+
+
+def _wait_logged(log: Path, lines: int) -> None:
+    """Wait until the service's log writer (a background thread) has written `lines` lines."""
+    deadline = time.monotonic() + LOGGED_SECONDS
+    while time.monotonic() < deadline:
+        if log.exists() and log.read_bytes().count(b"\n") >= lines:
+            return
+        time.sleep(0.2)
+    raise LastmileError(
+        f"the service logged fewer than {lines:,} predictions in {log} after {LOGGED_SECONDS} s: "
+        "see its server.log (a full queue or a failing sink is reported there and on /metrics)"
+    )
+
+
+def _server_env(log_dir: Path) -> dict[str, str]:
+    """The caller's environment with the prediction log to a file in `log_dir`, columns as sent."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LASTMILE_PREDICTION_LOG")}
+    return {**env, "LASTMILE_PREDICTION_LOG": "file", "LASTMILE_PREDICTION_LOG_DIR": str(log_dir.resolve())}
+
+
+def _shifted_features(params: Params, test: pd.DataFrame) -> tuple[str, str]:
+    """The most spread numeric feature (the smallest share of its most frequent value), and the
+    first categorical one with two values or more."""
+    spread = [name for name in params.features.numeric if test[name].nunique() >= 2]
+    categorical = [name for name in params.features.categorical if test[name].nunique() >= 2]
+    if not spread or not categorical:
+        raise LastmileError(
+            "the drift demo shifts a numeric and a categorical feature with two values or more in the "
+            "test split: params.yaml `features` has no such pair"
+        )
+    numeric = min(spread, key=lambda name: test[name].value_counts(normalize=True).iloc[0])
+    return numeric, categorical[0]
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
@@ -125,7 +156,7 @@ def run(
     shifted = test.sample(n=records, replace=len(test) < records, random_state=seed + 1).reset_index(
         drop=True
     )
-    moved, category = params.features.numeric[0], params.features.categorical[0]
+    moved, category = _shifted_features(params, test)
     shifted = shift_numeric(shifted, moved, contract.columns[moved], rng)
     shifted, top = shift_category(shifted, category, rng)
     say(
@@ -134,29 +165,37 @@ def run(
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    log_dir = out / "log"
+    # A fresh log: the windows below are the newest records, which must be this run's.
+    (log_dir / LOG_FILE).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     server_log = out / "server.log"
+    results: list[monitor.Assessment] = []
     handle: IO[bytes]
     with server_log.open("wb") as handle:
         server = subprocess.Popen(
-            ["bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "bentoml", "serve", bento, "--host", "127.0.0.1", "--port", str(port)],
             stdout=handle,
             stderr=subprocess.STDOUT,
+            env=_server_env(log_dir),
             start_new_session=True,
         )
         try:
             started = time.monotonic()
             _wait_ready(base, server, server_log)
-            say(f"{bento} ready on {base} after {time.monotonic() - started:.1f} s")
-            say(f"sending {records:,} normal then {records:,} shifted records")
-            _send(base, normal, features, out / "normal" / "predictions.jsonl")
-            _send(base, shifted, features, out / "shifted" / "predictions.jsonl")
+            say(
+                f"{bento} ready on {base} after {time.monotonic() - started:.1f} s; prediction log: {log_dir}"
+            )
+            logged = 0
+            for name, frame in (("normal", normal), ("shifted", shifted)):
+                logged += _send(base, frame, features)
+                _wait_logged(log_dir / LOG_FILE, logged)
+                result = monitor.assess(
+                    str(log_dir), profile, contract, params.monitor, monitor.Window(last=len(frame))
+                )
+                report.write(result, out / name)
+                say(f"{len(frame):,} {name} records sent and logged -> {result.verdict}")
+                results.append(result)
         finally:
             _stop(server)
-    results = []
-    for name in ("normal", "shifted"):
-        result = monitor.assess(str(out / name), profile, contract, params.monitor)
-        report.write(result, out / name / "report")
-        say(f"{name} traffic -> {result.verdict}")
-        results.append(result)
     return Outcome(normal=results[0], shifted=results[1], shifted_features=[moved, category])

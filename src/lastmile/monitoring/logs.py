@@ -29,8 +29,12 @@ import pyarrow.json as pj
 from lastmile.errors import LastmileError
 
 LOG_SCHEMA = "lastmile.prediction/1"
-# Arrow parses this much text per batch (about 3,000 logged records of ~350 bytes).
-BLOCK_BYTES = 1 << 20
+# How the service's log settings hide a sensitive column (`redacted` in a line).
+REDACTIONS = ("hash", "drop")
+# Arrow parses this much text per batch (about 4,000 logged records of ~490 bytes). Measured on
+# 1,000,000 records: 1 MiB blocks cost about 1 CPU second more (per-batch overhead), 4 MiB ones
+# about 100 MB more peak memory (Arrow reads ahead), for no further gain.
+BLOCK_BYTES = 2 << 20
 _LOG_NAME = re.compile(r"\.jsonl(?:\.(\d+))?(?:\.gz)?$")
 _SHOWN = 120
 
@@ -86,10 +90,40 @@ def find_logs(location: str) -> list[LogFile]:
     return sorted(files, key=lambda f: (-f.rotation, f.url))
 
 
-def log_schema(numeric: list[str], categorical: list[str]) -> pa.Schema:
-    """The columns the monitor reads; other fields (request_id, label, other columns) are skipped."""
+def redactions(file: LogFile) -> dict[str, str]:
+    """The columns the service hashed or dropped in this file (`redacted` of its first record).
+
+    Empty if it says nothing, or if the file is unreadable: reading it then names the problem.
+    """
+    try:
+        with _open(file) as handle:
+            for line in handle:
+                if line.strip():
+                    item = json.loads(line)
+                    found = item.get("redacted") if isinstance(item, dict) else None
+                    if not isinstance(found, dict):
+                        return {}
+                    return {str(name): how for name, how in found.items() if how in REDACTIONS}
+    except (ValueError, OSError, EOFError, zlib.error):
+        return {}
+    return {}
+
+
+def log_schema(
+    numeric: list[str], categorical: list[str], redacted: dict[str, str] | None = None
+) -> pa.Schema:
+    """The columns the monitor reads; other fields (request_id, label, other columns) are skipped.
+
+    A hashed column is read as text whatever its kind; a dropped one is not read.
+    """
+    redacted = redacted or {}
+    kinds = [*((name, pa.float64()) for name in numeric), *((name, pa.string()) for name in categorical)]
     record = pa.struct(
-        [*((name, pa.float64()) for name in numeric), *((name, pa.string()) for name in categorical)]
+        [
+            (name, pa.string() if redacted.get(name) == "hash" else kind)
+            for name, kind in kinds
+            if redacted.get(name) != "drop"
+        ]
     )
     return pa.schema(
         [

@@ -29,6 +29,10 @@ from lastmile.monitoring.profile import CategoryReference, NumericReference, Pro
 from lastmile.params import MonitorParams
 
 SCORE = "probability"  # the name the prediction's score goes by in findings
+UNMONITORED = {
+    "hash": "hashed in the log (only its missing rate is compared)",
+    "drop": "dropped from the log",
+}
 Kind = Literal["numeric", "categorical", "score"]
 
 
@@ -71,16 +75,24 @@ class _Numeric:
 
 @dataclass(frozen=True)
 class _Codes:
-    """A batch's category column, dictionary-encoded: per row an index into `values`, -1 if missing."""
+    """A batch's category column, dictionary-encoded: per row an index into `values`.
+
+    A missing value has its own entry, None: Arrow then leaves the indices without nulls, so they
+    are read as they are, without a copy.
+    """
 
     codes: np.ndarray
-    values: list[str]
+    values: list[str | None]
 
     @classmethod
     def of(cls, column: pa.Array) -> _Codes:
-        encoded = pc.dictionary_encode(column)
-        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-        return cls(np.asarray(codes, dtype=np.int64), encoded.dictionary.to_pylist())
+        encoded = pc.dictionary_encode(column, null_encoding="encode")
+        return cls(encoded.indices.to_numpy(), encoded.dictionary.to_pylist())
+
+    def missing(self) -> np.ndarray:
+        if None not in self.values:
+            return np.zeros(self.codes.size, dtype=bool)
+        return np.asarray(self.codes == self.values.index(None))
 
 
 class _Category:
@@ -91,13 +103,13 @@ class _Category:
         self.missing = 0
 
     def add(self, column: _Codes) -> None:
-        present = column.codes[column.codes >= 0]
         self.rows += column.codes.size
-        self.missing += column.codes.size - present.size
         for value, count in zip(
-            column.values, np.bincount(present, minlength=len(column.values)), strict=True
+            column.values, np.bincount(column.codes, minlength=len(column.values)), strict=True
         ):
-            if count:
+            if value is None:
+                self.missing += int(count)
+            elif count:
                 self.counts[value] += int(count)
 
     def shares(self) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -109,20 +121,41 @@ class _Category:
         return labels, reference, window
 
 
-class _ContractCheck:
-    """Counts records that break the data contract, per feature and rule."""
+class _Hashed:
+    """A column the log holds hashed: only whether it is missing can be compared with training."""
 
-    def __init__(self, contract: Contract, numeric: list[str], categorical: list[str]) -> None:
+    def __init__(self, reference: NumericReference | CategoryReference) -> None:
+        self.reference = reference
+        self.rows = 0
+        self.missing = 0
+
+    def add(self, missing: np.ndarray) -> None:
+        self.rows += missing.size
+        self.missing += int(missing.sum())
+
+
+class _ContractCheck:
+    """Counts records that break the data contract, per feature and rule.
+
+    Of a hashed column only nullability can be checked (`columns` then holds its missing mask).
+    """
+
+    def __init__(
+        self, contract: Contract, numeric: list[str], categorical: list[str], hashed: list[str]
+    ) -> None:
         self.specs = {
-            name: contract.columns[name] for name in [*numeric, *categorical] if name in contract.columns
+            name: contract.columns[name]
+            for name in [*numeric, *categorical, *hashed]
+            if name in contract.columns
         }
         self.numeric = set(numeric)
+        self.hashed = set(hashed)
         self.broken: Counter[tuple[str, str]] = Counter()
         self.records = 0
 
     def _numeric_rules(self, spec: ColumnSpec, values: np.ndarray) -> dict[str, np.ndarray]:
         present = ~np.isnan(values)
-        rules = {"missing but not nullable": ~present if not spec.nullable else np.zeros_like(present)}
+        rules = {} if spec.nullable else {"missing but not nullable": ~present}
         with np.errstate(invalid="ignore"):
             if spec.min is not None:
                 rules[f"below the minimum {spec.min:g}"] = present & (values < spec.min)
@@ -133,19 +166,20 @@ class _ContractCheck:
         return rules
 
     def _category_rules(self, spec: ColumnSpec, column: _Codes) -> dict[str, np.ndarray]:
-        missing = column.codes < 0
-        rules = {"missing but not nullable": missing if not spec.nullable else np.zeros_like(missing)}
+        rules = {} if spec.nullable else {"missing but not nullable": column.missing()}
         if spec.values is not None:
             known = set(spec.values)
-            # Decided once per distinct value; the last entry answers for code -1 (missing).
-            allowed = np.array([value in known for value in column.values] + [True])
+            # Decided once per distinct value (a missing one is not a category: nullability decides).
+            allowed = np.array([value is None or value in known for value in column.values])
             rules["not an allowed category"] = ~allowed[column.codes]
         return rules
 
     def add(self, columns: dict[str, Any], rows: int) -> None:
         any_broken = np.zeros(rows, dtype=bool)
         for name, spec in self.specs.items():
-            if name in self.numeric:
+            if name in self.hashed:
+                rules = {} if spec.nullable else {"missing but not nullable": columns[name]}
+            elif name in self.numeric:
                 rules = self._numeric_rules(spec, columns[name])
             else:
                 rules = self._category_rules(spec, columns[name])
@@ -187,6 +221,8 @@ class Assessment:
     invalid_by_rule: dict[str, int]
     settings: MonitorParams
     plots: dict[str, tuple[list[str], list[float], list[float]]] = field(default_factory=dict)
+    # Features whose distribution the log hides (the service's sensitive-column setting), and why.
+    not_monitored: dict[str, str] = field(default_factory=dict)
 
     @property
     def invalid_share(self) -> float:
@@ -265,14 +301,23 @@ def _window(batches: Iterable[pa.RecordBatch], window: Window) -> Iterator[pa.Re
         yield from recent
 
 
-def _all_batches(location: str, profile: Profile, stats_out: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+def _all_batches(
+    files: list[logs.LogFile], redacted: list[dict[str, str]], profile: Profile
+) -> Iterator[pa.RecordBatch]:
     numeric = [n for n, r in profile.features.items() if isinstance(r, NumericReference)]
     categorical = [n for n, r in profile.features.items() if isinstance(r, CategoryReference)]
-    schema = logs.log_schema(numeric, categorical)
-    files = logs.find_logs(location)
-    stats_out["files"] = [f.url for f in files]
-    for file in files:
-        yield from logs.read_batches(file, schema)
+    for file, hidden in zip(files, redacted, strict=True):
+        yield from logs.read_batches(file, logs.log_schema(numeric, categorical, hidden))
+
+
+def _redacted(per_file: list[dict[str, str]]) -> dict[str, str]:
+    """Columns hashed or dropped in any file of the log (dropped anywhere wins: it has gaps)."""
+    found: dict[str, str] = {}
+    for hidden in per_file:
+        for name, how in hidden.items():
+            if found.get(name) != "drop":
+                found[name] = how
+    return found
 
 
 def assess(
@@ -283,16 +328,20 @@ def assess(
     window: Window = Window(),
 ) -> Assessment:
     """Read the window of the log at `location` and compare it with the profile."""
-    numeric = {n: _Numeric(r) for n, r in profile.features.items() if isinstance(r, NumericReference)}
-    categorical = {n: _Category(r) for n, r in profile.features.items() if isinstance(r, CategoryReference)}
+    files = logs.find_logs(location)
+    per_file = [logs.redactions(file) for file in files]
+    redacted = _redacted(per_file)
+    features = {n: r for n, r in profile.features.items() if n not in redacted}
+    numeric = {n: _Numeric(r) for n, r in features.items() if isinstance(r, NumericReference)}
+    categorical = {n: _Category(r) for n, r in features.items() if isinstance(r, CategoryReference)}
+    hashed = {n: _Hashed(r) for n, r in profile.features.items() if redacted.get(n) == "hash"}
     score = _Numeric(profile.score)
-    contract_check = _ContractCheck(contract, list(numeric), list(categorical))
+    contract_check = _ContractCheck(contract, list(numeric), list(categorical), list(hashed))
     versions: Counter[str] = Counter()
     first: Any = None
     last: Any = None
     records = 0
-    found: dict[str, Any] = {"files": []}
-    for batch in _window(_all_batches(location, profile, found), window):
+    for batch in _window(_all_batches(files, per_file, profile), window):
         record = batch.column("record")
         columns: dict[str, Any] = {}
         for name, accumulator in numeric.items():
@@ -302,6 +351,9 @@ def assess(
         for name, category in categorical.items():
             columns[name] = _Codes.of(record.field(name))
             category.add(columns[name])
+        for name, hidden in hashed.items():
+            columns[name] = record.field(name).is_null().to_numpy(zero_copy_only=False)
+            hidden.add(columns[name])
         score.add(np.asarray(batch.column("probability").to_numpy(zero_copy_only=False), dtype=float))
         contract_check.add(columns, batch.num_rows)
         for item in pc.value_counts(batch.column("model_version").fill_null("(none)")).to_pylist():
@@ -313,7 +365,7 @@ def assess(
     if records == 0:
         scope = " in the window" if window.since or window.last else ""
         raise logs.UnusableLogError(
-            f"No logged predictions{scope} at {location} ({len(found['files'])} file(s), all empty"
+            f"No logged predictions{scope} at {location} ({len(files)} file(s), all empty"
             f"{' or older than ' + window.since.isoformat() if window.since else ''}): nothing to judge."
         )
     if records < settings.min_records:
@@ -321,10 +373,10 @@ def assess(
             f"Only {records:,} logged predictions in the window at {location}: at least "
             f"{settings.min_records:,} are needed for a verdict (params.yaml monitor.min_records)."
         )
-    checks, plots = _checks(numeric, categorical, score, settings)
+    checks, plots = _checks(numeric, categorical, hashed, score, settings)
     return Assessment(
         records=records,
-        files=found["files"],
+        files=[f.url for f in files],
         first_time=first.isoformat() if first else None,
         last_time=last.isoformat() if last else None,
         model_versions=dict(versions.most_common()),
@@ -336,6 +388,9 @@ def assess(
         },
         settings=settings,
         plots=plots,
+        not_monitored={
+            name: UNMONITORED[how] for name, how in sorted(redacted.items()) if name in profile.features
+        },
     )
 
 
@@ -363,6 +418,7 @@ def _missing_check(
 def _checks(
     numeric: dict[str, _Numeric],
     categorical: dict[str, _Category],
+    hashed: dict[str, _Hashed],
     score: _Numeric,
     settings: MonitorParams,
 ) -> tuple[list[Check], dict[str, tuple[list[str], list[float], list[float]]]]:
@@ -409,6 +465,11 @@ def _checks(
         plots[name] = (labels, _shares(reference_counts), _shares(window_counts))
         checks.append(
             _missing_check(name, "categorical", category.reference, category.rows, category.missing, settings)
+        )
+    for name, hidden in hashed.items():
+        hidden_kind: Kind = "numeric" if isinstance(hidden.reference, NumericReference) else "categorical"
+        checks.append(
+            _missing_check(name, hidden_kind, hidden.reference, hidden.rows, hidden.missing, settings)
         )
     adjusted = stats.adjust([c.p_value for c in checks], settings.correction)
     for check, p_value in zip(checks, adjusted, strict=True):

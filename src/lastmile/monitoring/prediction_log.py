@@ -3,7 +3,11 @@
 Each line (format `lastmile.prediction/1`, read by the drift monitor; keep it stable):
 
     {"schema": "lastmile.prediction/1", "request_id": "...", "time": "2026-11-30T16:00:00.123+00:00",
-     "model_version": "...", "record": {...columns as received...}, "probability": 0.12, "label": "..."}
+     "model_version": "...", "record": {...columns as received...}, "probability": 0.12, "label": "...",
+     "redacted": {"sex": "hash", ...}}
+
+`redacted` is there only when sensitive columns are hashed or dropped: it tells the monitor which
+columns it cannot compare with the training data.
 
 A request hands its records to a bounded queue and returns; one background thread turns them into
 lines and writes them to the sink (a size-rotated file, or stdout for a log collector). A full
@@ -211,6 +215,13 @@ class PredictionLog:
         self.sensitive = frozenset(sensitive) if sensitive_mode != "keep" else frozenset()
         self.sensitive_mode = sensitive_mode
         self._hash_key = hash_key.encode()
+        # Written on every line, so that any file (or a part of one) says what it holds.
+        self._redacted = (
+            ',"redacted":'
+            + json.dumps(dict.fromkeys(sorted(self.sensitive), sensitive_mode), separators=(",", ":"))
+            if self.sensitive
+            else ""
+        )
         self.queue_records = queue_records
         self.on_drop = on_drop
         self._queue: queue.SimpleQueue[Scored | _Stop] = queue.SimpleQueue()
@@ -286,7 +297,7 @@ class PredictionLog:
         return "".join(
             f"{head}{self._record(record)},"
             f'"probability":{json.dumps(float(prediction.probability), allow_nan=False)},'
-            f'"label":{json.dumps(prediction.label)}}}\n'
+            f'"label":{json.dumps(prediction.label)}{self._redacted}}}\n'
             for record, prediction in zip(scored.records, scored.predictions, strict=True)
         )
 

@@ -34,6 +34,7 @@ def as_json(result: Assessment) -> dict[str, Any]:
             "max_invalid_share": result.settings.max_invalid_share,
             "by_rule": result.invalid_by_rule,
         },
+        "not_monitored": result.not_monitored,
         "settings": result.settings.model_dump(exclude={"profile"}),
         "checks": [
             {
@@ -87,6 +88,8 @@ def markdown(result: Assessment) -> str:
     ordered = sorted(result.checks, key=lambda c: (not c.drifted, -c.size))
     lines += [_row(c) for c in ordered]
     lines += [
+        "",
+        *(f"{name}: not monitored: {why}." for name, why in result.not_monitored.items()),
         "",
         f"Files: {len(result.files)} ({files})",
         "",
@@ -142,6 +145,10 @@ def html_page(result: Assessment) -> str:
         f"<td>{'drift' if c.drifted else 'ok'}</td></tr>"
         for c in sorted(result.checks, key=lambda c: (not c.drifted, -c.size))
     )
+    unmonitored = "".join(
+        f"<p>{html.escape(name)}: not monitored: {html.escape(why)}.</p>"
+        for name, why in result.not_monitored.items()
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Lastmile drift monitor</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:auto}} tr.drift{{background:#fdd}}
@@ -149,6 +156,7 @@ td,th{{padding:2px 8px;text-align:left}} figure{{display:inline-block;margin:4px
 <body><h1>Drift monitor</h1><p><strong>{html.escape(result.verdict)}</strong></p>
 <p>Records breaking the data contract: {result.invalid_records:,} ({result.invalid_share:.2%}).
 {html.escape("; ".join(f"{k} ({v:,})" for k, v in result.invalid_by_rule.items()))}</p>
+{unmonitored}
 <table><tr><th>feature</th><th>test</th><th>PSI / Δ missing</th><th>max</th><th>adjusted p</th><th></th></tr>
 {rows}</table>
 <h2>Reference and window</h2>
