@@ -44,6 +44,17 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs: object) -> subp
     return result
 
 
+# A prediction log line's keys, in order (`lastmile.prediction/1`, docs/monitoring.md): a contract the
+# drift monitor and users' log collectors rely on.
+PREDICTION_LINE_KEYS = ["schema", "request_id", "time", "model_version", "record", "probability", "label"]
+
+
+def prediction_lines(path: Path) -> list[dict[str, Any]]:
+    """The whole lines of a prediction log file, parsed (its writer may be half-way through the last one)."""
+    text = path.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
+
+
 @pytest.fixture(scope="session")
 def params() -> Params:
     return PARAMS

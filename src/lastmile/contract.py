@@ -11,11 +11,10 @@ from typing import Literal
 
 import pandas as pd
 import pandera.pandas as pa
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lastmile.data import snake_case
-from lastmile.errors import LastmileError, config_error, one_line, quoted, shorten
+from lastmile.errors import load_config, quoted, shorten
 from lastmile.paths import CONTRACT
 
 
@@ -77,16 +76,7 @@ class Contract(BaseModel):
 
 def load_contract(path: Path = CONTRACT) -> Contract:
     """Read and validate contract.yaml, raising a `LastmileError` that names the bad key."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise LastmileError(f"{path} not found: the data contract is required.") from exc
-    except yaml.YAMLError as exc:
-        raise LastmileError(f"{path} is not valid YAML: {one_line(exc)}") from exc
-    try:
-        return Contract.model_validate(raw)
-    except ValidationError as exc:
-        raise config_error(path, exc.errors(), Contract) from None
+    return load_config(path, Contract, "the data contract is required.")
 
 
 _BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False}

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+# Only the standard library at import time: the PR comment job imports this module (through
+# review/pr_artifact.py) with nothing but markdown-it-py installed.
+Config = TypeVar("Config", bound="BaseModel")
 
 # A value quoted in a message or a report is cut to this many characters: a 200,000-character
 # cell must not become a 200,000-character line.
@@ -74,3 +82,24 @@ def config_error(path: object, problems: Sequence[Mapping[str, Any]], model: Any
         got = "" if isinstance(shown, dict | list) or shown is None else f" (found '{shorten(shown)}')"
         described.append(f"`{key}`: {shorten(message, 300)}{got}")
     return LastmileError(f"{path} is invalid: {'; '.join(described)}.")
+
+
+def load_config(path: Path, model: type[Config], missing: str) -> Config:
+    """A YAML configuration file (params.yaml, contract.yaml) as its pydantic model.
+
+    Every failure is a `LastmileError` of one paragraph: `missing` (what to do) when the file is
+    absent, the parser's message for bad YAML, and the key, the rule and the value for a bad value.
+    """
+    import yaml
+    from pydantic import ValidationError
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise LastmileError(f"{path} not found: {missing}") from exc
+    except yaml.YAMLError as exc:
+        raise LastmileError(f"{path} is not valid YAML: {one_line(exc)}") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise config_error(path, exc.errors(), model) from None

@@ -6,7 +6,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -14,11 +13,10 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
-    ValidationError,
     model_validator,
 )
 
-from lastmile.errors import LastmileError, config_error, one_line, quoted, shorten
+from lastmile.errors import load_config, quoted, shorten
 from lastmile.metrics import MetricName
 from lastmile.paths import PARAMS
 
@@ -220,13 +218,4 @@ class Params(_Strict):
 
 def load_params(path: Path = PARAMS) -> Params:
     """Read and validate params.yaml, raising a `LastmileError` that names the bad key."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise LastmileError(f"{path} not found: run lastmile from the project root.") from exc
-    except yaml.YAMLError as exc:
-        raise LastmileError(f"{path} is not valid YAML: {one_line(exc)}") from exc
-    try:
-        return Params.model_validate(raw)
-    except ValidationError as exc:
-        raise config_error(path, exc.errors(), Params) from None
+    return load_config(path, Params, "run lastmile from the project root.")

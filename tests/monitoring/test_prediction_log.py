@@ -21,6 +21,7 @@ from lastmile.monitoring.prediction_log import (
     RotatingFileSink,
     Scored,
 )
+from tests.conftest import PREDICTION_LINE_KEYS, prediction_lines
 
 
 class Row(BaseModel):
@@ -42,10 +43,6 @@ def _scored(request_id: str, count: int, **sent: object) -> Scored:
     return Scored(request_id, datetime(2026, 11, 30, 16, 0, 0, 123456, tzinfo=UTC), records, predictions)
 
 
-def _read(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-
-
 def _wait_for(predicate: object, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():  # type: ignore[operator]
@@ -59,7 +56,7 @@ def test_one_line_per_record_in_the_documented_format(tmp_path: Path):
     log.submit(_scored("req-1", 3, group="A"))
     log.close()
 
-    lines = _read(tmp_path / "monitoring" / "predictions.jsonl")
+    lines = prediction_lines(tmp_path / "monitoring" / "predictions.jsonl")
     assert [line["record"] for line in lines] == [
         {"amount": 20, "group": "A"},
         {"amount": 21, "group": "A"},
@@ -74,15 +71,7 @@ def test_one_line_per_record_in_the_documented_format(tmp_path: Path):
         "probability": 0.25,
         "label": "yes",
     }
-    assert list(lines[0]) == [
-        "schema",
-        "request_id",
-        "time",
-        "model_version",
-        "record",
-        "probability",
-        "label",
-    ]
+    assert list(lines[0]) == PREDICTION_LINE_KEYS
 
 
 def test_rotation_keeps_whole_lines_and_a_bounded_number_of_files(tmp_path: Path):
@@ -96,9 +85,10 @@ def test_rotation_keeps_whole_lines_and_a_bounded_number_of_files(tmp_path: Path
     assert files == ["predictions.jsonl", "predictions.jsonl.1", "predictions.jsonl.2"]
     for name in files:
         assert (tmp_path / name).stat().st_size <= 2048
-        assert all(line["schema"] == SCHEMA for line in _read(tmp_path / name))  # no split line
+        assert (tmp_path / name).read_text(encoding="utf-8").endswith("\n")  # no split line
+        assert all(line["schema"] == SCHEMA for line in prediction_lines(tmp_path / name))
     # The newest lines are in the current file, the oldest kept ones in the last backup.
-    assert _read(tmp_path / "predictions.jsonl")[-1]["request_id"] == "req-19"
+    assert prediction_lines(tmp_path / "predictions.jsonl")[-1]["request_id"] == "req-19"
 
 
 @pytest.mark.parametrize("mode", ["hash", "drop"])
@@ -111,7 +101,7 @@ def test_sensitive_columns_are_hashed_or_dropped(tmp_path: Path, mode: str):
     log.submit(_scored("b", 1, group="B", region="north"))
     log.close()
 
-    lines = _read(tmp_path / "p.jsonl")
+    lines = prediction_lines(tmp_path / "p.jsonl")
     # Each line says what it hides, for the monitor (which then does not compare those columns).
     assert all(line["redacted"] == {"race": mode, "sex": mode} for line in lines)
     records = [line["record"] for line in lines]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -40,37 +39,16 @@ def test_model_card_reports_the_real_metrics(trained_repo: Path) -> None:
     assert f"roc_auc {metrics['roc_auc']:.4f}" in notes
     assert "(first release)" in notes and "ghcr.io/acme/lastmile:latest" in notes
     many = [version.Commit(f"{n:040x}", f"fix: change {n}") for n in range(35)]
+    # A commit subject is anyone's text: it stays text (lastmile.prose escapes every value).
+    many[0] = version.Commit("0" * 40, "fix: <img src=x> [x](/etc/passwd)")
     notes = model_card.render_release_notes(replace(plan, commits=many, previous_tag="v0.1.0"), evidence)
+    assert "- fix: &lt;img src=x&gt; \\[x\\](/etc/passwd) (`0000000`)" in notes
     assert "## Changes since `v0.1.0`" in notes and "- fix: change 29 (" in notes
     assert "- fix: change 30 (" not in notes and "- ... and 5 earlier commits" in notes
 
 
-def test_model_card_shows_failed_gates_and_missing_fairness(trained_repo: Path, tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    shutil.copytree(trained_repo, repo, symlinks=True)
-    gates = {
-        "passed": False,
-        "baseline": None,
-        "gates": [
-            {
-                "name": "roc_auc",
-                "kind": "floor",
-                "value": 0.91,
-                "threshold": 0.85,
-                "op": ">=",
-                "passed": True,
-            },
-            {
-                "name": "dp_group",
-                "kind": "fairness",
-                "value": 0.3,
-                "threshold": 0.2,
-                "op": "<=",
-                "passed": False,
-            },
-        ],
-    }
-    (repo / "reports" / "gates.json").write_text(json.dumps(gates))
+def test_model_card_shows_failed_gates_and_missing_fairness(failed_gates_repo: Path) -> None:
+    repo = failed_gates_repo
     (repo / "reports" / "fairness.json").unlink()
     evidence = model_card.Evidence.load(repo)
     card = model_card.render_model_card(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,32 +15,8 @@ from tests.conftest import run
 REPOSITORY = "Acme/Lastmile"
 
 
-def test_a_model_that_failed_its_gates_is_not_released(trained_repo: Path, tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    shutil.copytree(trained_repo, repo, symlinks=True)
-    gates = {
-        "passed": False,
-        "baseline": None,
-        "gates": [
-            {
-                "name": "roc_auc",
-                "kind": "floor",
-                "value": 0.91,
-                "threshold": 0.85,
-                "op": ">=",
-                "passed": True,
-            },
-            {
-                "name": "dp_group",
-                "kind": "fairness",
-                "value": 0.3,
-                "threshold": 0.2,
-                "op": "<=",
-                "passed": False,
-            },
-        ],
-    }
-    (repo / "reports" / "gates.json").write_text(json.dumps(gates))
+def test_a_model_that_failed_its_gates_is_not_released(failed_gates_repo: Path) -> None:
+    repo = failed_gates_repo
     out = repo / "dist" / "release"
     result = run(["lastmile", "release", "prepare", "--out", str(out)], cwd=repo, check=False)
     assert result.returncode == 1

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
+import jinja2
 import pytest
 
+from lastmile import prose
 from lastmile.review import report
 from lastmile.review.pr_artifact import PNG_SIGNATURE, pack, validate
-from lastmile.review.report_markdown import references
+from lastmile.review.report_markdown import problems, references
 from tests.conftest import PARAMS, _copy_repo, git_add_commit, run, set_source
 
 HEADLINE = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "f1": "F1", "log_loss": "Log loss"}
@@ -172,6 +175,89 @@ def test_unknown_base_is_a_clear_error_and_writes_nothing(history: Path) -> None
     assert not (history / "reports/pr-bad").exists()
 
 
+def _inputs(repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> tuple[report.Inputs, report.Params]:
+    monkeypatch.chdir(repo)
+    params = report.load_params(repo / "params.yaml")
+    return report.gather(base, repo, params.gates.bootstrap), params
+
+
+def test_the_comment_is_its_template(history: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The layout is all in templates/pr_comment.md.j2: an edited copy changes the comment, and only there."""
+    written = _report_in_process(history, "main", "reports/pr-template", monkeypatch)
+    inputs, params = _inputs(history, "main", monkeypatch)
+    view = report.comment(inputs, params, report.check_gates(params, "main", inputs), tmp_path)
+    assert report.markdown(view) == written
+
+    copy = tmp_path / "templates"
+    shutil.copytree(Path(report.__file__).parent / "templates", copy)
+    template = copy / report.COMMENT_TEMPLATE
+    text = template.read_text(encoding="utf-8")
+    edits = {"| metric | `{{ comment.base }}` | branch |": "| Metric | `{{ comment.base }}` | this PR |"}
+    edits["<sub>`lastmile report`"] = "Reviewed by a human too.\n\n<sub>`lastmile report`"
+    for old, new in edits.items():
+        assert old in text
+        text = text.replace(old, new)
+    template.write_text(text, encoding="utf-8")
+    edited = report.markdown(view, templates=prose.environment(jinja2.FileSystemLoader(copy)))
+
+    assert "| Metric | `main` | this PR | change | CI | verdict |" in edited
+    assert "Reviewed by a human too.\n\n<sub>`lastmile report`" in edited
+    assert "| metric | `main` | branch |" not in edited
+    assert _row(edited, "ROC AUC") == _row(written, "ROC AUC")
+
+
+HOSTILE = "a|b\\|c<img src=x>![i](../../../proc/self/environ)[l](/etc/passwd)<details open>`x`\n[d]: /etc/x"
+
+
+def _cells(line: str) -> int:
+    """Cells of a GitHub table row: GitHub (cmark-gfm) and markdown-it split at every pipe not right
+    after a backslash."""
+    return len(re.findall(r"(?<!\\)\|", line)) - 1
+
+
+def test_hostile_data_cannot_inject_markdown(
+    history: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Group labels, feature names and validation messages come from the data: written into a real
+    report's inputs, they stay text in their own cells, and the comment passes the artifact checks."""
+    files = [f"reports/{name}.json" for name in ("fairness", "slices", "importance", "validation")]
+    saved = {name: (history / name).read_text(encoding="utf-8") for name in files}
+    fairness, slices, importance, validation = (json.loads(saved[name]) for name in files)
+    feature = next(iter(fairness))
+    fairness[HOSTILE] = fairness.pop(feature)
+    groups = fairness[HOSTILE]["groups"]
+    groups[HOSTILE] = groups.pop(next(iter(groups)))
+    slices["slices"][0]["group"] = HOSTILE
+    slices["slices"][1]["slice"] = HOSTILE
+    importance["features"][0]["feature"] = HOSTILE
+    importance["method"] = HOSTILE
+    validation |= {"passed": False, "failures": [{"column": HOSTILE, "rule": HOSTILE, "rows": 3}]}
+    try:
+        for name, content in zip(files, (fairness, slices, importance, validation), strict=True):
+            (history / name).write_text(json.dumps(content), encoding="utf-8")
+        markdown = _report_in_process(history, "main", "reports/pr-hostile", monkeypatch)
+    finally:
+        for name, content in saved.items():
+            (history / name).write_text(content, encoding="utf-8")
+
+    folder = history / "reports/pr-hostile"
+    pack(folder, "7")
+    assert validate(folder).conclusion in {"success", "failure", "neutral"}
+    assert problems(markdown, {p.name for p in folder.glob("*.png")}) == []
+    assert "<img" not in markdown and "<details open>`" not in markdown
+    assert not re.search(r"(?<!\\)\[(?:i|l|d)\]", markdown), "a link or image survived"
+    lines = markdown.splitlines()
+    assert sum("a\\|b" in line for line in lines) >= 8  # every place the data shows, as text
+    table = None
+    for line in lines:
+        if line.startswith("| ") and table is None:
+            table = _cells(line)
+        elif line.startswith("| "):
+            assert _cells(line) == table, line
+        else:
+            table = None
+
+
 def test_a_base_that_evaluated_other_data_is_marked_not_comparable(history: Path) -> None:
     """A base whose reports describe another target (a project just made from the template)."""
     run(["git", "checkout", "-qb", "other-data", "main"], cwd=history)
@@ -184,5 +270,8 @@ def test_a_base_that_evaluated_other_data_is_marked_not_comparable(history: Path
     finally:
         run(["git", "checkout", "-q", "feature"], cwd=history)
     markdown = _report(history, "other-data", "reports/pr-other")
-    assert "> **Not comparable:** `other-data` evaluated other data (target another_target=1 -> " in markdown
+    # The reason is data (a target's name and labels): escaped like every value, `>` as `&gt;`.
+    assert (
+        "> **Not comparable:** `other-data` evaluated other data (target another_target=1 -&gt; " in markdown
+    )
     assert "Not comparable" not in _report(history, "main", "reports/pr-main")

@@ -32,7 +32,15 @@ from hypothesis import HealthCheck, given, settings
 from openapi_spec_validator.validation.validators import OpenAPIV30SpecValidator
 
 from lastmile.model import load_model, positive_proba
-from tests.conftest import CONTRACT, PARAMS, first_record, run, serving_env
+from tests.conftest import (
+    CONTRACT,
+    PARAMS,
+    PREDICTION_LINE_KEYS,
+    first_record,
+    prediction_lines,
+    run,
+    serving_env,
+)
 
 pytestmark = pytest.mark.slow
 MAX_RECORDS = 1500  # small, so that "too many records" is cheap to send
@@ -533,10 +541,7 @@ def test_the_prediction_log_matches_the_responses(served: Served, rows: tuple[pd
 
     def logged() -> dict[str, list[dict[str, Any]]]:
         by_request: dict[str, list[dict[str, Any]]] = {}
-        text = log_file.read_text(encoding="utf-8")
-        # Only whole lines: the writer may be half-way through the last one.
-        for line in text[: text.rfind("\n") + 1].splitlines():
-            entry = json.loads(line)
+        for entry in prediction_lines(log_file):
             by_request.setdefault(entry["request_id"], []).append(entry)
         return by_request
 
@@ -557,15 +562,7 @@ def test_the_prediction_log_matches_the_responses(served: Served, rows: tuple[pd
             assert line["schema"] == "lastmile.prediction/1"
             assert line["model_version"] == body["model_version"]
             assert datetime.fromisoformat(line["time"]).utcoffset() == timedelta(0)
-            assert set(line) == {
-                "schema",
-                "request_id",
-                "time",
-                "model_version",
-                "record",
-                "probability",
-                "label",
-            }
+            assert list(line) == PREDICTION_LINE_KEYS
 
 
 def test_model_metrics_beside_bentomls(served: Served, rows: tuple[pd.DataFrame, list[str]]):

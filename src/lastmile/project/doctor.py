@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from typing import Any, Literal
 import yaml
 
 from lastmile import paths
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, one_line
 
 Status = Literal["ok", "warn", "fail", "todo"]
 WORKFLOWS = Path(".github/workflows")
@@ -134,9 +135,14 @@ def check_project_names(root: Path) -> list[Finding]:
     return findings
 
 
-def _remote_reachable(url: str, probe: Any) -> Finding | None:
+def _remote_reachable(url: str) -> Finding | None:
+    """None when `url` exists; otherwise why not. Probed with fsspec and the storage's default
+    credentials (environment, ~/.aws, ...): settings kept only in DVC's config are not used."""
+    import fsspec
+
     try:
-        if probe():
+        fs, path = fsspec.core.url_to_fs(url)
+        if fs.exists(path):
             return None
         return Finding("fail", f"DVC remote {url}", "not found", "create it, or fix its URL")
     except Exception as exc:  # every storage backend raises its own errors
@@ -148,30 +154,35 @@ def _remote_reachable(url: str, probe: Any) -> Finding | None:
         )
 
 
-def check_dvc_remotes(root: Path) -> list[Finding]:
-    from dvc.repo import Repo
+_REMOTE_URL = re.compile(r"remote\.(?P<name>.+)\.url=(?P<url>.*)")
 
-    findings = []
+
+def _dvc_remotes(root: Path) -> dict[str, str]:
+    """Name -> URL of every DVC remote, from the documented `dvc config --list` (paths resolved)."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "dvc", "config", "--list"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode != 0:
+        raise LastmileError(one_line(listed.stderr or listed.stdout))
+    return {m["name"]: m["url"] for m in map(_REMOTE_URL.fullmatch, listed.stdout.splitlines()) if m}
+
+
+def check_dvc_remotes(root: Path) -> list[Finding]:
     try:
-        with Repo(str(root)) as repo:
-            remotes = dict(repo.config.get("remote", {}))
-            for name, settings in remotes.items():
-                remote = repo.cloud.get_remote(name)
-                problem = _remote_reachable(str(settings.get("url")), lambda r=remote: r.fs.exists(r.path))
-                findings.append(
-                    problem or Finding("ok", f"DVC remote {name}", f"{settings.get('url')} reachable")
-                )
-    except Exception as exc:  # DVC's own errors: not a DVC repository, bad config
+        remotes = _dvc_remotes(root)
+    except LastmileError as exc:  # not a DVC repository, bad config
         return [Finding("fail", "DVC", f"cannot read the DVC configuration: {exc}", "dvc doctor")]
+    findings = [
+        _remote_reachable(url) or Finding("ok", f"DVC remote {name}", f"{url} reachable")
+        for name, url in remotes.items()
+    ]
     url = os.environ.get("DVC_REMOTE_URL")
     if url:
-        import fsspec
-
-        def probe() -> bool:
-            fs, path = fsspec.core.url_to_fs(url)
-            return bool(fs.exists(path))
-
-        findings.append(_remote_reachable(url, probe) or Finding("ok", "DVC_REMOTE_URL", f"{url} reachable"))
+        findings.append(_remote_reachable(url) or Finding("ok", "DVC_REMOTE_URL", f"{url} reachable"))
     if not findings:
         findings.append(
             Finding(

@@ -1,18 +1,16 @@
 """The model card and the release notes, from what the pipeline wrote (metrics, gates, fairness).
 
-The prose lives in Jinja templates under `templates/`, which a user reads and edits like any Markdown.
+The prose lives in Jinja templates under `templates/`, which a user reads and edits like any Markdown
+(rendered by `lastmile.prose`: every value is escaped for Markdown unless a filter made it Markdown).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
-from lastmile import artifacts, paths
+from lastmile import artifacts, paths, prose
 from lastmile.artifacts import FairnessReport, GatesReport, MetricsReport, ModelInfo
 from lastmile.data import read_json
 from lastmile.metrics import BRIEF, METRICS
@@ -57,35 +55,10 @@ class Evidence:
             )
 
 
-def _number(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
-
-@cache
-def _templates() -> jinja2.Environment:
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("lastmile.release", "templates"),
-        # Markdown, not HTML: values are written as they are (only `.html` templates would be escaped).
-        autoescape=jinja2.select_autoescape(["html"]),
-        undefined=jinja2.StrictUndefined,  # a misspelt value in an edited template is an error, not ""
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters["number"] = _number
-    return environment
-
-
 def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> str:
     """A Markdown model card (after Mitchell et al., 2019): `templates/model_card.md.j2`."""
     metrics = evidence.metrics.values
-    template = _templates().get_template("model_card.md.j2")
+    template = prose.templates("lastmile.release").get_template("model_card.md.j2")
     return template.render(
         plan=plan,
         params=params,
@@ -102,7 +75,7 @@ def render_release_notes(plan: ReleasePlan, evidence: Evidence) -> str:
     """The GitHub Release's notes: `templates/release_notes.md.j2`."""
     metrics = evidence.metrics.values
     gate = "no gate report" if evidence.gates is None else ("passed" if evidence.gates.passed else "FAILED")
-    template = _templates().get_template("release_notes.md.j2")
+    template = prose.templates("lastmile.release").get_template("release_notes.md.j2")
     return template.render(
         plan=plan,
         meta=evidence.metadata,

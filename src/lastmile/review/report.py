@@ -8,6 +8,9 @@ folder locally and in CI; CML only posts what it wrote.
 
 Every input beyond the headline metrics is optional: a section whose files are missing says
 so instead of failing, so the report works on an old base, on a first PR and when nothing changed.
+
+The Markdown is `templates/pr_comment.md.j2`'s: this module gathers the facts into `Comment`, a typed
+view model, and the template lays them out (docs/pr-report.md, "Changing the comment").
 """
 
 from __future__ import annotations
@@ -16,14 +19,14 @@ import io
 import json
 import logging
 import shutil
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pandas as pd
 
-from lastmile import artifacts, paths
+from lastmile import artifacts, paths, prose
 from lastmile.artifacts import Artifact, Comparison, FairnessReport, GatesReport, SlicesReport
 from lastmile.data import Label
 from lastmile.errors import LastmileError, one_line
@@ -54,6 +57,8 @@ CURVES = (  # file stem, x, y, title, diagonal
 SMALL_SLICE = 100
 TOP_FEATURES = 10
 MAX_SLICES = 30
+MAX_FAILURES = 20  # validation failures listed
+COMMENT_TEMPLATE = "pr_comment.md.j2"  # in templates/
 EPSILON = 0.5 * 10**-DIGITS  # metrics are rounded to DIGITS digits: smaller differences are rounding
 
 
@@ -198,63 +203,181 @@ def gather(base_ref: str, root: Path, settings: BootstrapParams) -> Inputs:
     )
 
 
-# ---------------------------------------------------------------- formatting
+# ---------------------------------------------------------------- the comment's view model
+# Facts only, typed: `templates/pr_comment.md.j2` does the layout and the wording. Text from the data
+# (column names, group labels, parameter values) stays plain `str`: the template engine escapes it.
 
 
-def _cell(value: object) -> str:
-    """A table cell: numbers formatted, text escaped so data values cannot break the table."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1000 else f"{value:.4f}"
-    text = str(value).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
-    return text if len(text) <= 60 else text[:59] + "…"
+@dataclass(frozen=True)
+class MetricRow:
+    label: str
+    base: float | None
+    head: float
+    change: str  # "🟢 ▲ +0.0069", "= 0" or "—"
+    interval: str | None  # "+0.0010 … +0.0125": the paired bootstrap's CI of the change
+    verdict: str | None  # "✅ improved"
 
 
-def _table(header: Iterable[str], rows: Iterable[Iterable[object]], align: str = "") -> list[str]:
-    header = list(header)
-    marks = [("---:" if align[i : i + 1] == "r" else "---") for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks) + " |"]
-    lines += [
-        "| " + " | ".join(_cell(v) if not isinstance(v, Raw) else v for v in row) + " |" for row in rows
-    ]
-    return lines
+@dataclass(frozen=True)
+class DataSide:
+    """One revision's `reports/data_summary.json` (every field None when it has none)."""
+
+    rows: int | None
+    positive_rate: float | None
+    class_counts: dict[str, int | None]
+    missing_cells: int | None
+    data_hash: str | None
+    source: str | None
 
 
-class Raw(str):
-    """A cell that is already Markdown (marks, code spans): not escaped."""
+@dataclass(frozen=True)
+class DataChange:
+    status: str  # "changed", "unchanged" or "no baseline"
+    base: DataSide
+    head: DataSide
 
 
-def _details(summary: str, body: list[str], open_: bool = False) -> list[str]:
-    return [
-        f"<details{' open' if open_ else ''}><summary>{summary}</summary>",
-        "",
-        *body,
-        "",
-        "</details>",
-        "",
-    ]
+@dataclass(frozen=True)
+class ParamChange:
+    key: str
+    base: object
+    head: object
 
 
-def _change(old: float | None, new: float | None, higher_is_better: bool) -> Raw:
+@dataclass(frozen=True)
+class RuleFailure:
+    column: object
+    rule: object
+    rows: object  # how many rows break it
+
+
+@dataclass(frozen=True)
+class Validation:
+    """`reports/validation.json`, as the validate stage wrote it (its values are shown as they are)."""
+
+    rows: object
+    columns: object
+    passed: bool
+    failed_rules: int
+    failures: list[RuleFailure]  # the first MAX_FAILURES
+
+
+@dataclass(frozen=True)
+class GroupRates:
+    group: str
+    rows: int
+    selection_rate: float | None
+    true_positive_rate: float | None
+    false_positive_rate: float | None
+
+
+@dataclass(frozen=True)
+class FeatureFairness:
+    feature: str
+    demographic_parity: float | None
+    base_demographic_parity: float | None
+    demographic_parity_change: str | None  # against the base, when it has the feature
+    equalized_odds: float | None
+    base_equalized_odds: float | None
+    groups: list[GroupRates]  # largest first
+
+
+@dataclass(frozen=True)
+class Fairness:
+    features: list[FeatureFairness]  # empty: no sensitive feature is configured
+    one_class: str | None  # "negative"/"positive" when the model predicts one class for every row
+
+
+@dataclass(frozen=True)
+class SliceRow:
+    name: str  # "sex = Female"
+    rows: int
+    small: bool  # fewer than `Slices.small_under` rows: differences are mostly noise
+    positive_rate: float
+    base: float | None
+    head: float | None
+    change: str
+
+
+@dataclass(frozen=True)
+class Slices:
+    metric: str
+    rows: list[SliceRow]  # the first MAX_SLICES
+    total: int
+    smallest: int
+    small_under: int = SMALL_SLICE
+
+
+@dataclass(frozen=True)
+class FeatureRank:
+    rank: int
+    feature: str
+    mean: float
+    std: float
+    base_rank: int | None
+
+
+@dataclass(frozen=True)
+class Importance:
+    method: str
+    features: list[FeatureRank]  # the first TOP_FEATURES
+    figure: str | None  # its PNG in the report folder
+
+
+@dataclass(frozen=True)
+class Plot:
+    title: str
+    file: str
+
+
+@dataclass(frozen=True)
+class Comment:
+    """Everything `templates/pr_comment.md.j2` shows; None (or empty) where an input is missing."""
+
+    verdict: str  # the first line: "✅ All 13 quality gates pass"
+    base_label: str  # the base as given ("origin/main")
+    base: str  # its short name ("main")
+    base_rev: str | None
+    head_rev: str | None
+    test_rows: int
+    base_test_rows: int | None  # when it differs from test_rows, the metrics are not like for like
+    metrics: list[MetricRow]
+    has_baseline: bool  # the base has metrics
+    not_comparable: str | None  # why the base's metrics are not comparable (it evaluated other data)
+    lower_is_better: list[str]  # labels
+    intervals: str  # how the CIs were computed, or why there are none
+    data: DataChange | None
+    gates: GatesReport | None  # None: not checked (the verdict says why)
+    params: list[ParamChange]
+    validation: Validation | None
+    fairness: Fairness | None
+    slices: Slices | None
+    importance: Importance | None
+    plots: list[Plot]
+    notes: list[str]  # inputs that could not be read
+    run_url: str | None
+    # The files the comment names: {"metrics": "reports/metrics.json", "validation": ..., "slices": ...}
+    files: dict[str, str] = field(
+        default_factory=lambda: {
+            "metrics": paths.METRICS.as_posix(),
+            "validation": paths.VALIDATION_JSON.as_posix(),
+            "slices": paths.SLICES.as_posix(),
+        }
+    )
+
+
+def _change(old: float | None, new: float | None, higher_is_better: bool) -> str:
     if old is None or new is None:
-        return Raw("—")
+        return "—"
     delta = new - old
     if abs(delta) < EPSILON:
-        return Raw("= 0")
+        return "= 0"
     better = (delta > 0) == higher_is_better
-    return Raw(f"{'🟢' if better else '🔴'} {'▲' if delta > 0 else '▼'} {delta:+.4f}")
+    return f"{'🟢' if better else '🔴'} {'▲' if delta > 0 else '▼'} {delta:+.4f}"
 
 
-def _percent(value: object) -> str:
-    return f"{value:.1%}" if isinstance(value, int | float) else "—"
-
-
-# ---------------------------------------------------------------- sections
+def _short(name: str) -> str:
+    return name.removeprefix("origin/")
 
 
 def _verdict(gates: GatesReport | str) -> tuple[str, str]:
@@ -296,9 +419,7 @@ def _intervals(inputs: Inputs, settings: BootstrapParams) -> tuple[dict[str, Com
     )
 
 
-def _metrics_section(inputs: Inputs, settings: BootstrapParams) -> list[str]:
-    base_name = inputs.base.label
-    cis, ci_note = _intervals(inputs, settings) if inputs.base_metrics else ({}, "")
+def _metric_rows(inputs: Inputs, cis: dict[str, Comparison]) -> list[MetricRow]:
     rows = []
     for metric in METRICS:
         new = inputs.head_metrics.get(metric.name)
@@ -306,109 +427,57 @@ def _metrics_section(inputs: Inputs, settings: BootstrapParams) -> list[str]:
             continue
         old = inputs.base_metrics.get(metric.name)
         ci = cis.get(metric.name)
-        interval, verdict = Raw("—"), Raw("—")
-        if ci:
-            interval = Raw(f"{ci.ci_low:+.4f} … {ci.ci_high:+.4f}")
-            verdict = Raw(f"{VERDICT_MARKS.get(ci.verdict, '')} {ci.verdict}".strip())
-        rows.append([metric.label, old, new, _change(old, new, metric.higher_is_better), interval, verdict])
-    lines = _table(["metric", f"`{_short(base_name)}`", "branch", "change", "CI", "verdict"], rows, "lrrrll")
-    other = inputs.head_evaluation.other_data(inputs.base_evaluation) if inputs.base_evaluation else None
-    if not inputs.base_metrics:
-        lines += [
-            "",
-            f"> **No baseline:** `{base_name}` has no `{paths.METRICS}` yet (first model PR), "
-            "so there is nothing to compare with; the values above are this branch's.",
-        ]
-    elif other:
-        lines += [
-            "",
-            f"> **Not comparable:** `{_short(base_name)}` evaluated other data ({other}); the changes "
-            "above compare two datasets, and the regression gates do not judge them.",
-        ]
-    else:
-        lower = " and ".join(m.label for m in METRICS if not m.higher_is_better)
-        lines += ["", f"<sub>{lower}: lower is better. {ci_note.rstrip('.')}.</sub>"]
-    return lines
+        rows.append(
+            MetricRow(
+                label=metric.label,
+                base=old,
+                head=new,
+                change=_change(old, new, metric.higher_is_better),
+                interval=f"{ci.ci_low:+.4f} … {ci.ci_high:+.4f}" if ci else None,
+                verdict=f"{VERDICT_MARKS.get(ci.verdict, '')} {ci.verdict}".strip() if ci else None,
+            )
+        )
+    return rows
 
 
-def _short(name: str) -> str:
-    return name.removeprefix("origin/")
+def _data_side(summary: dict[str, Any], classes: list[str]) -> DataSide:
+    return DataSide(
+        rows=summary.get("rows"),
+        positive_rate=summary.get("positive_rate"),
+        class_counts={name: summary.get(f"class_counts.{name}") for name in classes},
+        missing_cells=summary.get("missing_cells"),
+        data_hash=summary.get("data_hash"),
+        source=summary.get("source"),
+    )
 
 
-def _data_section(inputs: Inputs) -> tuple[str, list[str]]:
+def _data(inputs: Inputs) -> DataChange | None:
     old, new = inputs.base_data, inputs.head_data
     if not new:
-        return "data: no summary", []
+        return None
     changed = bool(old) and old.get("data_hash") != new.get("data_hash")
-    if not old:
-        headline = f"data: {new.get('rows', 0):,} rows (no baseline)"
-    elif changed:
-        headline = f"**data changed**: {old.get('rows', 0):,} → {new.get('rows', 0):,} rows"
-    else:
-        headline = "data unchanged"
-    classes = sorted({k for k in (*old, *new) if k.startswith("class_counts.")})
-    rows: list[list[object]] = [
-        ["rows", old.get("rows"), new.get("rows")],
-        ["positive rate", Raw(_percent(old.get("positive_rate"))), Raw(_percent(new.get("positive_rate")))],
-        *[[f"class {k.removeprefix('class_counts.')}", old.get(k), new.get(k)] for k in classes],
-        ["missing cells", old.get("missing_cells"), new.get("missing_cells")],
-        ["data hash", Raw(_code(old.get("data_hash"), 12)), Raw(_code(new.get("data_hash"), 12))],
-        ["source", Raw(_code(old.get("source"))), Raw(_code(new.get("source")))],
-    ]
-    body = _table(["", f"`{_short(inputs.base.label)}`", "branch"], rows, "lrr")
-    summary = "📦 Data: " + ("changed" if changed else "unchanged" if old else "no baseline")
-    return headline, _details(summary, body, open_=changed)
+    status = "changed" if changed else "unchanged" if old else "no baseline"
+    classes = sorted({k.removeprefix("class_counts.") for k in (*old, *new) if k.startswith("class_counts.")})
+    return DataChange(status, _data_side(old, classes), _data_side(new, classes))
 
 
-def _code(value: object, chars: int = 60) -> str:
-    if value is None:
-        return "—"
-    text = str(value).replace("`", "'")
-    return f"`{text[:chars]}{'…' if len(text) > chars else ''}`"
-
-
-def _gates_section(gates: GatesReport | str) -> list[str]:
-    if isinstance(gates, str):
-        return []
-    rows = [
-        [
-            Raw(f"`{_cell(g.name)}`"),
-            g.value,
-            g.threshold,
-            Raw("✅ pass" if g.passed else "❌ fail"),
-            g.detail,
-        ]
-        for g in gates.gates
-    ]
-    failed = len(gates.failed)
-    summary = f"🚦 Quality gates: {len(rows) - failed} pass, {failed} fail"
-    return _details(summary, _table(["gate", "value", "threshold", "result", "detail"], rows, "lrrll"))
-
-
-def _params_section(inputs: Inputs) -> tuple[int, list[str]]:
-    rows = [
-        [Raw(f"`{_cell(key)}`"), Raw(_code(change.get("old"))), Raw(_code(change.get("new")))]
+def _param_changes(inputs: Inputs) -> list[ParamChange]:
+    return [
+        ParamChange(key, change.get("old"), change.get("new"))
         for file, entries in sorted(inputs.params.items())
         for key, change in sorted(entries.items())
         if file  # DVC keys by params file
     ]
-    if not rows:
-        return 0, _details("⚙️ Parameters: none changed", ["No parameter changes (`dvc params diff`)."])
-    header = ["parameter", f"`{_short(inputs.base.label)}`", "branch"]
-    return len(rows), _details(f"⚙️ Parameters: {len(rows)} changed", _table(header, rows, "lrr"))
 
 
-def _validation_section(inputs: Inputs) -> list[str]:
+def _validation(inputs: Inputs) -> Validation | None:
     report = inputs.head.json(paths.VALIDATION_JSON)
     if not isinstance(report, dict):
-        return _details("🧪 Data validation: no report", [f"`{paths.VALIDATION_JSON}` is missing."])
+        return None
     failures = [f for f in report.get("failures", []) if isinstance(f, dict)]
-    state = "passed" if report.get("passed") else f"**failed** ({len(failures)} rule(s))"
-    body = [f"{_cell(report.get('rows'))} rows, {_cell(report.get('columns'))} columns: {state}."]
-    if failures:
-        rows = [[Raw(f"`{_cell(f.get('column'))}`"), f.get("rule"), f.get("rows")] for f in failures[:20]]
-        body += ["", *_table(["column", "rule", "rows"], rows, "llr")]
-    return _details(f"🧪 Data validation: {'passed' if report.get('passed') else 'failed'}", body)
+    shown = [RuleFailure(f.get("column"), f.get("rule"), f.get("rows")) for f in failures[:MAX_FAILURES]]
+    passed = bool(report.get("passed"))
+    return Validation(report.get("rows"), report.get("columns"), passed, len(failures), shown)
 
 
 def _one_class(fairness: FairnessReport) -> str | None:
@@ -417,58 +486,47 @@ def _one_class(fairness: FairnessReport) -> str | None:
     return "negative" if rates == {0} else "positive" if rates == {1} else None
 
 
-def _fairness_section(inputs: Inputs) -> list[str]:
+def _fairness(inputs: Inputs) -> Fairness | None:
     head = inputs.head.artifact(paths.FAIRNESS, FairnessReport)
     base = inputs.base.artifact(paths.FAIRNESS, FairnessReport)
     if head is None:
-        return []
-    if not head.root:
-        return _details(
-            "⚖️ Fairness: none configured",
-            ["No sensitive features are listed in params.yaml `features.sensitive`: no group was compared."],
-        )
-    one_class = _one_class(head)
-    if one_class:
-        # Differences of 0 would read as perfectly fair: say what they really mean.
-        warning = f"⚠️ not meaningful: the model predicts every test row {one_class}"
-        body = [f"> **{warning}**, so every group has the same selection rate.", ""]
-        summary_parts = [warning]
-    else:
-        body, summary_parts = [], []
+        return None
+    features = []
     for feature, result in head.root.items():
         old = base.root.get(feature) if base else None
-        dpd, eod = result.demographic_parity_difference, result.equalized_odds_difference
+        dpd = result.demographic_parity_difference
         old_dpd = old.demographic_parity_difference if old else None
-        old_eod = old.equalized_odds_difference if old else None
-        if not one_class and dpd is not None:
-            change = _change(old_dpd, dpd, higher_is_better=False) if old_dpd is not None else ""
-            summary_parts.append(f"{feature} {dpd:.3f}" + (f" ({change})" if change else ""))
-        elif not one_class:
-            summary_parts.append(str(feature))
-        body += [
-            f"**{_cell(feature)}**: demographic parity difference {_cell(dpd)} "
-            f"({_short(inputs.base.label)} {_cell(old_dpd)}), "
-            f"equalized odds difference {_cell(eod)} "
-            f"({_short(inputs.base.label)} {_cell(old_eod)})",
-            "",
-        ]
-        rows = [
-            [group, g.rows, g.selection_rate, g.true_positive_rate, g.false_positive_rate]
-            for group, g in sorted(result.groups.items(), key=lambda item: -item[1].rows)
-        ]
-        body += [*_table(["group", "rows", "selection rate", "TPR", "FPR"], rows, "lrrrr"), ""]
-    return _details("⚖️ Fairness (demographic parity difference): " + ", ".join(summary_parts), body)
+        groups = sorted(result.groups.items(), key=lambda item: -item[1].rows)
+        features.append(
+            FeatureFairness(
+                feature=str(feature),
+                demographic_parity=dpd,
+                base_demographic_parity=old_dpd,
+                demographic_parity_change=_change(old_dpd, dpd, higher_is_better=False)
+                if old_dpd is not None
+                else None,
+                equalized_odds=result.equalized_odds_difference,
+                base_equalized_odds=old.equalized_odds_difference if old else None,
+                groups=[
+                    GroupRates(
+                        str(name), g.rows, g.selection_rate, g.true_positive_rate, g.false_positive_rate
+                    )
+                    for name, g in groups
+                ],
+            )
+        )
+    return Fairness(features, _one_class(head))
 
 
 def _slice_metric(metrics: dict[str, Any]) -> str | None:
     return next((key for key in ("roc_auc", "f1", "accuracy") if key in metrics), None)
 
 
-def _slices_section(inputs: Inputs) -> list[str]:
+def _slices(inputs: Inputs) -> Slices | None:
     head = inputs.head.artifact(paths.SLICES, SlicesReport)
     base = inputs.base.artifact(paths.SLICES, SlicesReport)
     if head is None or not head.slices:
-        return []
+        return None
     slices = head.slices
     metric = _slice_metric(slices[0].metrics) or "accuracy"
     old_by_key = {(s.slice, s.group): s.metrics for s in (base.slices if base else [])}
@@ -476,19 +534,11 @@ def _slices_section(inputs: Inputs) -> list[str]:
     for s in slices[:MAX_SLICES]:
         old = old_by_key.get((s.slice, s.group), {}).get(metric)
         new = s.metrics.get(metric)
-        size = Raw(f"{s.rows:,}{' ⚠️' if s.rows < SMALL_SLICE else ''}")
         name = f"{s.slice} = {s.group}"
-        rows.append([name, size, Raw(_percent(s.positive_rate)), old, new, _change(old, new, True)])
-    smallest = min(s.rows for s in slices)
-    header = ["slice", "rows", "positives", _short(inputs.base.label), "branch", "change"]
-    body = [
-        f"Metric: {metric}; ⚠️ marks slices under {SMALL_SLICE} rows, where differences are mostly noise.",
-        "",
-        *_table(header, rows, "lrrrrr"),
-    ]
-    if len(slices) > MAX_SLICES:
-        body += ["", f"{len(slices) - MAX_SLICES} more slices in `{paths.SLICES}`."]
-    return _details(f"🧩 Slices: {len(slices)} ({metric}; smallest {smallest:,} rows)", body)
+        rows.append(
+            SliceRow(name, s.rows, s.rows < SMALL_SLICE, s.positive_rate, old, new, _change(old, new, True))
+        )
+    return Slices(metric, rows, len(slices), min(s.rows for s in slices))
 
 
 def _ranked(importance: Any) -> list[dict[str, Any]]:
@@ -498,35 +548,32 @@ def _ranked(importance: Any) -> list[dict[str, Any]]:
     return sorted(features, key=lambda f: -float(f.get("importance_mean") or 0))
 
 
-def _importance_section(inputs: Inputs, out: Path) -> list[str]:
+def _importance(inputs: Inputs, out: Path) -> Importance | None:
     head, base = inputs.head.json(paths.IMPORTANCE), inputs.base.json(paths.IMPORTANCE)
-    if not _ranked(head):
-        return []
     features = _ranked(head)
+    if not features:
+        return None
     old_rank = {f.get("feature"): rank for rank, f in enumerate(_ranked(base), 1)}
-    rows = [
-        [
-            rank,
-            Raw(f"`{_cell(f.get('feature'))}`"),
-            Raw(f"{float(f.get('importance_mean') or 0):.4f} ± {float(f.get('importance_std') or 0):.4f}"),
-            old_rank.get(f.get("feature")),
-        ]
-        for rank, f in enumerate(features[:TOP_FEATURES], 1)
-    ]
-    method = _cell(head.get("method") or "importance")
-    body = _table(["#", "feature", "importance", f"rank on {_short(inputs.base.label)}"], rows, "rlrr")
+    figure = None
     if IMPORTANCE_FIGURE.is_file():
         shutil.copyfile(IMPORTANCE_FIGURE, out / IMPORTANCE_FIGURE.name)
-        body += ["", f"![Feature importance]({IMPORTANCE_FIGURE.name})"]
-    top = ", ".join(str(f.get("feature")) for f in features[:3])
-    return _details(f"🔎 Top features ({method}): {top}", body)
+        figure = IMPORTANCE_FIGURE.name
+    ranks = [
+        FeatureRank(
+            rank,
+            str(f.get("feature")),
+            float(f.get("importance_mean") or 0),
+            float(f.get("importance_std") or 0),
+            old_rank.get(f.get("feature")),
+        )
+        for rank, f in enumerate(features[:TOP_FEATURES], 1)
+    ]
+    return Importance(str(head.get("method") or "importance"), ranks, figure)
 
 
-# ---------------------------------------------------------------- plots
-
-
-def _plots(inputs: Inputs, out: Path, positive: Label) -> list[str]:
-    images: list[tuple[str, str]] = []
+def _plots(inputs: Inputs, out: Path, positive: Label) -> list[Plot]:
+    """Draws the curves of both revisions and this branch's confusion matrix into `out`."""
+    images: list[Plot] = []
     for stem, x, y, title, diagonal in CURVES:
         path = paths.PLOTS_DIR / f"{stem}.csv"
         curves = {}
@@ -536,7 +583,7 @@ def _plots(inputs: Inputs, out: Path, positive: Label) -> list[str]:
                 curves[f"{_short(snapshot.label)} ({snapshot.rev})"] = frame
         if curves:
             line_plot(curves, x, y, title, out / f"{stem}.png", diagonal=diagonal)
-            images.append((title, f"{stem}.png"))
+            images.append(Plot(title, f"{stem}.png"))
     confusion = inputs.head.csv(paths.PLOTS_DIR / "confusion.csv")
     if confusion is not None and {"actual", "predicted"} <= set(confusion.columns):
         seen = set(confusion["actual"].astype(str)) | set(confusion["predicted"].astype(str))
@@ -545,27 +592,52 @@ def _plots(inputs: Inputs, out: Path, positive: Label) -> list[str]:
         matrix = pd.crosstab(confusion["actual"].astype(str), confusion["predicted"].astype(str))
         matrix = matrix.reindex(index=order, columns=order, fill_value=0)
         confusion_plot(matrix.to_numpy(), order, "Confusion matrix (this branch)", out / "confusion.png")
-        images.append(("Confusion matrix", "confusion.png"))
-    if not images:
-        return []
-    cells = [f"![{title}]({name})" for title, name in images]
-    while len(cells) % 2:
-        cells.append(" ")
-    body = ["| | |", "| --- | --- |"]
-    body += [f"| {cells[i]} | {cells[i + 1]} |" for i in range(0, len(cells), 2)]
-    return _details("📈 Plots: ROC, precision-recall, calibration (base and branch), confusion matrix", body)
+        images.append(Plot("Confusion matrix", "confusion.png"))
+    return images
 
 
-# ---------------------------------------------------------------- the whole report
+def comment(
+    inputs: Inputs, params: Params, gates: GatesReport | str, out: Path, run_url: str | None = None
+) -> Comment:
+    """The comment's facts; its images are drawn (or copied) into `out` on the way."""
+    settings = params.gates.bootstrap
+    cis, intervals = _intervals(inputs, settings) if inputs.base_metrics else ({}, "")
+    base = inputs.base
+    return Comment(
+        verdict=_verdict(gates)[1],
+        base_label=base.label,
+        base=_short(base.label),
+        base_rev=base.rev,
+        head_rev=inputs.head.rev,
+        test_rows=inputs.head_evaluation.metrics.test_rows,
+        base_test_rows=inputs.base_evaluation.metrics.test_rows if inputs.base_evaluation else None,
+        metrics=_metric_rows(inputs, cis),
+        has_baseline=bool(inputs.base_metrics),
+        not_comparable=inputs.head_evaluation.other_data(inputs.base_evaluation)
+        if inputs.base_evaluation
+        else None,
+        lower_is_better=[m.label for m in METRICS if not m.higher_is_better],
+        intervals=intervals,
+        data=_data(inputs),
+        gates=None if isinstance(gates, str) else gates,
+        params=_param_changes(inputs),
+        validation=_validation(inputs),
+        fairness=_fairness(inputs),
+        slices=_slices(inputs),
+        importance=_importance(inputs, out),
+        plots=_plots(inputs, out, params.target.positive),
+        notes=list(dict.fromkeys([*base.problems, *inputs.head.problems])),
+        run_url=run_url,
+    )
 
 
-def _test_rows(inputs: Inputs) -> str | None:
-    """The test-set size; when it changed, say so loudly: the metrics are then not like for like."""
-    new = inputs.head_evaluation.metrics.test_rows
-    old = inputs.base_evaluation.metrics.test_rows if inputs.base_evaluation else None
-    if old is not None and old != new:
-        return f"**test set changed**: {old:,} → {new:,} rows"
-    return f"{new:,} test rows"
+def markdown(view: Comment, check_run: bool = False, templates: jinja2.Environment | None = None) -> str:
+    """The comment (or, with `check_run`, the check run's summary: no images) from `COMMENT_TEMPLATE`.
+
+    `templates`: another set of templates (an edited copy) instead of the package's own.
+    """
+    template = (templates or prose.templates("lastmile.review")).get_template(COMMENT_TEMPLATE)
+    return template.render(comment=view, check_run=check_run).rstrip() + "\n"
 
 
 def render(
@@ -576,49 +648,14 @@ def render(
     run_url: str | None = None,
 ) -> Result:
     conclusion, verdict = _verdict(gates)
-    data_headline, data_details = _data_section(inputs)
-    changed_params, params_details = _params_section(inputs)
-    base = inputs.base
-    context = [
-        f"`{_short(base.label)}` ({base.rev}) → this branch ({inputs.head.rev})",
-        _test_rows(inputs),
-        data_headline,
-        f"{changed_params} parameter{'s' if changed_params != 1 else ''} changed",
-    ]
-    top = [
-        f"### {verdict}",
-        "",
-        " · ".join(part for part in context if part),
-        "",
-        *_metrics_section(inputs, params.gates.bootstrap),
-        "",
-    ]
-    gates_details = _gates_section(gates)
-    lines = [
-        *top,
-        *data_details,
-        *gates_details,
-        *params_details,
-        *_validation_section(inputs),
-        *_fairness_section(inputs),
-        *_slices_section(inputs),
-        *_importance_section(inputs, out),
-        *_plots(inputs, out, params.target.positive),
-    ]
-    problems = [*base.problems, *inputs.head.problems]
-    if problems:
-        lines += ["> Notes: " + "; ".join(dict.fromkeys(problems)), ""]
-    footer = "<sub>`lastmile report`"
-    if run_url:
-        footer += f" · plots and files in the [workflow run's artifacts]({run_url})"
-    footer += "</sub>"
-    markdown = out / REPORT
-    markdown.write_text("\n".join([*lines, footer]).rstrip() + "\n", encoding="utf-8")
+    view = comment(inputs, params, gates, out, run_url)
+    report = out / REPORT
+    report.write_text(markdown(view), encoding="utf-8")
     # The check run shows the verdict and the numbers only: its summary cannot carry images.
-    (out / SUMMARY).write_text("\n".join([*top, *gates_details, footer]).rstrip() + "\n", encoding="utf-8")
+    (out / SUMMARY).write_text(markdown(view, check_run=True), encoding="utf-8")
     title = verdict.split(" ", 1)[1]
     write_verdict(out, conclusion, title)
-    return Result(markdown, conclusion, title)
+    return Result(report, conclusion, title)
 
 
 def run(base: str = DEFAULT_BASE, out: Path = DEFAULT_OUT, run_url: str | None = None) -> Result:
