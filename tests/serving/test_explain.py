@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lastmile.model import build_pipeline
-from lastmile.params import ModelParams, Params, load_params
+from lastmile.params import FeatureParams, ModelParams, Params, load_params
 from lastmile.serving.explain import Explainer, _column_groups
 
 
@@ -61,3 +61,26 @@ def test_one_hot_columns_are_grouped_back_to_their_feature(training: tuple[pd.Da
         feature = params.features.all[group]
         assert name == feature or name.startswith(feature + "_")
     assert sorted(set(groups)) == list(range(len(params.features.all)))
+
+
+@pytest.mark.parametrize("kind", ["hist_gradient_boosting", "logistic_regression"])
+@pytest.mark.parametrize("only", ["numeric", "categorical"])
+def test_a_project_with_one_kind_of_feature_is_explained_exactly(
+    training: tuple[pd.DataFrame, pd.Series, Params], kind: str, only: str
+):
+    """A project may have numeric features only (or categorical only): the other branch of the
+    preprocessing is then never fitted, and must not stop the explainer (nor the service) loading."""
+    features, labels, params = training
+    kept = getattr(params.features, only)
+    if not kept:
+        pytest.skip(f"the project has no {only} feature")
+    subset = FeatureParams.model_validate({"numeric": [], "categorical": [], only: kept})
+    model = ModelParams.model_validate({**params.model.model_dump(), "kind": kind})
+    pipeline = build_pipeline(subset, model).fit(features[kept], labels)
+    positive = list(pipeline.classes_)[1]
+    rows = features[kept].iloc[:100]
+    explained = Explainer(pipeline, kept, positive).explain(rows)
+    assert explained.contributions.shape == (100, len(kept))
+    log_odds = pipeline.decision_function(rows)
+    total = explained.base + explained.contributions.sum(axis=1)
+    np.testing.assert_allclose(total, log_odds, rtol=0, atol=1e-6)

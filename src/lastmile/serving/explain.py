@@ -57,9 +57,10 @@ def _column_groups(preprocess: Any, features: list[str]) -> np.ndarray:
     """
     groups: list[int] = []
     for name, transformer, columns in preprocess.transformers_:
-        if name == "remainder" or transformer == "drop":
-            continue
         inputs = list(columns)
+        # A kind of feature the project does not have (no categorical columns, say) stays unfitted.
+        if name == "remainder" or transformer == "drop" or not inputs:
+            continue
         k = 0
         for output in map(str, transformer.get_feature_names_out(inputs)):
             while (
