@@ -103,7 +103,7 @@ def test_sensitive_columns_are_hashed_or_dropped(tmp_path: Path, mode: str):
 
     lines = prediction_lines(tmp_path / "p.jsonl")
     # Each line says what it hides, for the monitor (which then does not compare those columns).
-    assert all(line["redacted"] == {"race": mode, "sex": mode} for line in lines)
+    assert all(line["redacted"] == {"group": mode, "region": mode} for line in lines)
     records = [line["record"] for line in lines]
     if mode == "drop":
         assert records == [{"amount": 20}, {"amount": 21}, {"amount": 20}]

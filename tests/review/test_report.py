@@ -5,6 +5,7 @@ Expected numbers come from the two commits' own metrics files, never from consta
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
+import yaml
 
 from lastmile import prose
 from lastmile.review import report
@@ -136,8 +138,10 @@ def test_gate_verdict_comes_first_and_is_checked_on_what_the_report_shows(
     (history / "reports/gates.json").write_text(json.dumps(stale), encoding="utf-8")
     params_file = history / "params.yaml"
     original = params_file.read_text(encoding="utf-8")
-    assert "roc_auc: 0.90" in original
-    params_file.write_text(original.replace("roc_auc: 0.90", "roc_auc: 0.999"), encoding="utf-8")
+    # A floor above the ROC AUC this branch shows, whatever the data (it may exceed 1: the gate must fail).
+    raised = yaml.safe_load(original)
+    raised["gates"]["floors"]["roc_auc"] = _metrics(history, "feature")["roc_auc"] + 0.01
+    params_file.write_text(yaml.safe_dump(raised, sort_keys=False), encoding="utf-8")
     try:
         markdown = _report_in_process(history, "main", "reports/pr-gates", monkeypatch)
         gate = run(["lastmile", "gate", "--base", "main"], cwd=history, check=False)
@@ -209,6 +213,32 @@ def test_the_comment_is_its_template(history: Path, monkeypatch: pytest.MonkeyPa
 HOSTILE = "a|b\\|c<img src=x>![i](../../../proc/self/environ)[l](/etc/passwd)<details open>`x`\n[d]: /etc/x"
 
 
+_GROUP = {
+    "false_positive_rate": 0.1,
+    "positives": 8,
+    "rows": 40,
+    "selection_rate": 0.3,
+    "true_positive_rate": 0.7,
+}
+_MADE_UP_FAIRNESS = {
+    "demographic_parity_difference": 0.1,
+    "equalized_odds_difference": 0.2,
+    "groups": {"one": _GROUP, "other": _GROUP},
+}
+_SLICE_METRICS = {
+    "accuracy": 0.8,
+    "f1": 0.7,
+    "precision": 0.75,
+    "recall": 0.65,
+    "roc_auc": 0.9,
+    "selection_rate": 0.3,
+}
+_MADE_UP_SLICES = [
+    {"group": group, "metrics": _SLICE_METRICS, "positive_rate": 0.3, "rows": 40, "slice": "made_up"}
+    for group in ("one", "other")
+]
+
+
 def _cells(line: str) -> int:
     """Cells of a GitHub table row: GitHub (cmark-gfm) and markdown-it split at every pipe not right
     after a backslash."""
@@ -223,10 +253,12 @@ def test_hostile_data_cannot_inject_markdown(
     files = [f"reports/{name}.json" for name in ("fairness", "slices", "importance", "validation")]
     saved = {name: (history / name).read_text(encoding="utf-8") for name in files}
     fairness, slices, importance, validation = (json.loads(saved[name]) for name in files)
-    feature = next(iter(fairness))
-    fairness[HOSTILE] = fairness.pop(feature)
+    # A project without sensitive features or slice columns has none: made-up ones carry the text.
+    feature = next(iter(fairness), None)
+    fairness[HOSTILE] = fairness.pop(feature) if feature else copy.deepcopy(_MADE_UP_FAIRNESS)
     groups = fairness[HOSTILE]["groups"]
     groups[HOSTILE] = groups.pop(next(iter(groups)))
+    slices["slices"] = slices["slices"] if len(slices["slices"]) >= 2 else copy.deepcopy(_MADE_UP_SLICES)
     slices["slices"][0]["group"] = HOSTILE
     slices["slices"][1]["slice"] = HOSTILE
     importance["features"][0]["feature"] = HOSTILE

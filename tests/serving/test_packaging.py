@@ -104,7 +104,8 @@ def test_changed_files_of_the_same_version_replace_the_stored_model(trained_repo
     work = tmp_path / "work"
     for name in ("models", "reports"):
         shutil.copytree(trained_repo / name, work / name)
-    shutil.copy2(trained_repo / "contract.yaml", work / "contract.yaml")
+    for name in ("contract.yaml", "params.yaml"):  # the contract ships with the model; params names it
+        shutil.copy2(trained_repo / name, work / name)
     first = run(["lastmile", "package", "--no-build"], cwd=work, env=serving_env(home))
     metadata_file = work / "models/model.json"
     metadata = json.loads(metadata_file.read_text())
@@ -122,7 +123,8 @@ def test_changed_files_of_the_same_version_replace_the_stored_model(trained_repo
 
 
 def test_without_a_trained_model_the_error_says_what_to_do(tmp_path: Path):
-    shutil.copy2(ROOT / "contract.yaml", tmp_path / "contract.yaml")
+    for name in ("contract.yaml", "params.yaml"):
+        shutil.copy2(ROOT / name, tmp_path / name)
     result = run(["lastmile", "package"], cwd=tmp_path, check=False, env=serving_env(tmp_path / "home"))
     assert result.returncode == 1
     assert "No trained model in models" in result.stderr
@@ -144,7 +146,8 @@ def test_a_model_without_its_decision_threshold_is_not_packaged(trained_repo: Pa
     work, home = tmp_path / "work", tmp_path / "home"
     for name in ("models", "reports"):
         shutil.copytree(trained_repo / name, work / name)
-    shutil.copy2(trained_repo / "contract.yaml", work / "contract.yaml")
+    for name in ("contract.yaml", "params.yaml"):  # the contract ships with the model; params names it
+        shutil.copy2(trained_repo / name, work / name)
     metadata_file = work / "models/model.json"
     metadata = json.loads(metadata_file.read_text())
     metadata.pop("threshold", None)

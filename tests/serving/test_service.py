@@ -117,11 +117,13 @@ def served(
 
 @pytest.fixture(scope="module")
 def rows(trained_repo: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Validated rows of the sample (features only) and the model's feature names."""
+    """Validated rows of the sample (features only) and the model's feature names. A small table
+    is repeated: the tests send up to 100 + MAX_RECORDS rows."""
     _, metadata = load_model(trained_repo / "models")
     features = metadata.features.all
-    frame = pd.read_parquet(trained_repo / "data/interim/validated.parquet")
-    return frame[features], features
+    frame = pd.read_parquet(trained_repo / "data/interim/validated.parquet")[features]
+    copies = -(-(100 + MAX_RECORDS) // len(frame))
+    return pd.concat([frame] * copies, ignore_index=True), features
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -505,18 +507,22 @@ def test_a_broken_log_sink_fails_no_request_and_is_counted(
 ):
     dropped = "lastmile_prediction_log_dropped_records_total"
 
-    def dropped_and_scored() -> tuple[float, float]:
+    def dropped_and_scored() -> tuple[float, float, float]:
         metrics = httpx.get(f"{strained.url}/metrics").text
-        return _metric(metrics, dropped, reason="sink_error"), _metric(
-            metrics, "lastmile_positive_probability_count"
+        return (
+            _metric(metrics, dropped, reason="sink_error"),
+            _metric(metrics, dropped),
+            _metric(metrics, "lastmile_positive_probability_count"),
         )
 
-    def writer_caught_up() -> None:  # every record scored so far (earlier tests too) was dropped
-        lost, scored = dropped_and_scored()
+    def writer_caught_up() -> None:
+        # Every record scored so far (earlier tests too) was dropped: by the broken sink, or, during
+        # the overload burst, because the queue was full.
+        _, lost, scored = dropped_and_scored()
         assert lost == scored
 
     _eventually(writer_caught_up, seconds=120)
-    before, _ = dropped_and_scored()
+    before, _, _ = dropped_and_scored()
     for count in (1, 4, 10):
         response = _post(strained, {"records": _records(rows[0].iloc[:count])})
         assert response.status_code == 200, response.text
@@ -584,7 +590,8 @@ def test_model_metrics_beside_bentomls(served: Served, rows: tuple[pd.DataFrame,
         return _metric(after, name, **wanted) - _metric(before, name, **wanted)
 
     for label in set(labels):
-        assert delta("lastmile_predictions_total", label=label) == labels.count(label)
+        # The metric labels a prediction by its label as text (1 -> "1").
+        assert delta("lastmile_predictions_total", label=str(label)) == labels.count(label)
     assert delta("lastmile_positive_probability_count") == 10
     assert delta("lastmile_positive_probability_bucket", le="1.0") == 10
     assert delta("lastmile_request_records_count") == 2
