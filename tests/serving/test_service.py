@@ -212,13 +212,17 @@ OPTIONAL = [f for f in PARAMS.features.all if CONTRACT.columns[f].nullable]
 
 
 def _out_of_range() -> tuple[str, float, str]:
-    """A numeric feature the contract bounds, a value past its bound and the rule that value breaks."""
+    """A numeric feature the contract bounds, a value past its bound and the rule that value breaks.
+
+    The value has the column's own JSON type (an integer column's bound is read as a float, and
+    250.0 would break the integer rule before the range)."""
     for name in PARAMS.features.all:
         spec = CONTRACT.columns[name]
+        typed = int if spec.kind == "integer" else float
         if spec.kind in ("integer", "number") and spec.max is not None:
-            return name, spec.max + 150, "less_than_equal"
+            return name, typed(spec.max + 150), "less_than_equal"
         if spec.kind in ("integer", "number") and spec.min is not None:
-            return name, spec.min - 150, "greater_than_equal"
+            return name, typed(spec.min - 150), "greater_than_equal"
     pytest.fail("the contract bounds no numeric feature")
 
 
