@@ -7,15 +7,17 @@ valid row is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
-import pandera.pandas as pa
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lastmile.data import snake_case
 from lastmile.errors import load_config, quoted, shorten
 from lastmile.paths import CONTRACT
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 
 class ColumnSpec(BaseModel):
@@ -105,6 +107,8 @@ def parse_booleans(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
 
 
 def _checks(spec: ColumnSpec) -> list[pa.Check]:
+    import pandera.pandas as pa
+
     checks: list[pa.Check] = []
     if spec.min is not None and spec.max is not None:
         checks.append(pa.Check.in_range(spec.min, spec.max))
@@ -130,6 +134,9 @@ def _checks(spec: ColumnSpec) -> list[pa.Check]:
 
 def build_schema(contract: Contract) -> pa.DataFrameSchema:
     """A strict schema: exactly the contract's columns, coerced to its types, every rule checked."""
+    # Imported here: `check` and serving read the contract without paying for pandera's import.
+    import pandera.pandas as pa
+
     return pa.DataFrameSchema(
         {
             name: pa.Column(spec.dtype, checks=_checks(spec), nullable=spec.nullable, coerce=True)
