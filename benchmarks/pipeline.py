@@ -6,9 +6,11 @@ throwaway copy of this repository:
 - the baseline: one plain Python process that reads the same CSV with pandas, splits it, fits the
   same scikit-learn estimator, computes the same metrics, the same per-slice metrics and fairness
   rates by group (fairlearn), permutation importance (same rows and repeats), and draws the same PNGs;
-- the no-op re-run (`dvc repro` with nothing changed) and `lastmile summary`.
-The sizes run interleaved, three times each by default; the median counts. Prints a Markdown table
-(paste it into docs/performance.md). Run: `make bench` or `python benchmarks/pipeline.py --sizes 1 4`.
+- the no-op re-run (`dvc repro` with nothing changed) and `lastmile summary`;
+- with `--stages`, each stage's command alone (after the last run, on its outputs) and what is left
+  of `dvc repro` for DVC itself: where the pipeline's time goes, per size.
+The sizes run interleaved, three times each by default; the median counts. Prints Markdown tables
+(paste them into docs/performance.md). Run: `make bench` or `python benchmarks/pipeline.py --sizes 1 4`.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ print(f"roc_auc {scores[4]:.4f}")
 
 
 THREADS = str(len(os.sched_getaffinity(0)))
+STAGES = ("check", "ingest", "validate", "split", "train", "evaluate")
 
 
 def _env() -> dict[str, str]:
@@ -169,8 +172,12 @@ def main() -> None:
         "--sizes", type=int, nargs="+", default=[1, 16], help="data size factors (default 1 16)"
     )
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs per size; the median counts")
+    parser.add_argument(
+        "--stages", action="store_true", help="also time each stage alone and DVC's own share (one run)"
+    )
     args = parser.parse_args()
     times: dict[tuple[int, str], list[Timing]] = {}
+    stages: dict[tuple[int, str], Timing] = {}
     rows: dict[int, int] = {}
     noop = summary = Timing(0.0, 0.0)
     with tempfile.TemporaryDirectory(prefix="lastmile-bench-") as tmp:
@@ -193,6 +200,11 @@ def main() -> None:
                 times.setdefault((factor, "pipeline"), []).append(timed(["dvc", "repro", "--force"], repo))
                 baseline = [sys.executable, "-c", BASELINE, str(sources[factor])]
                 times.setdefault((factor, "baseline"), []).append(timed(baseline, repo))
+        if args.stages:
+            for factor in args.sizes:
+                print(f"x{factor}: each stage alone ...", file=sys.stderr)
+                for stage in STAGES:
+                    stages[factor, stage] = timed(["lastmile", stage], work / f"repo-x{factor}")
         first = work / f"repo-x{args.sizes[0]}"
         noop = timed(["dvc", "repro"], first)
         summary = timed(["lastmile", "summary"], first)
@@ -211,6 +223,28 @@ def main() -> None:
         f"No-op re-run (dvc repro, nothing changed): {noop.wall:.1f} s; "
         f"`lastmile summary`: {summary.wall:.1f} s."
     )
+    if stages:
+        print_stages(args.sizes, stages, times)
+
+
+def print_stages(
+    sizes: list[int], stages: dict[tuple[int, str], Timing], times: dict[tuple[int, str], list[Timing]]
+) -> None:
+    """Wall (CPU) seconds of each stage alone, and DVC's share: the median `dvc repro` minus the stages."""
+    print()
+    print("| stage | " + " | ".join(f"x{f} wall (CPU)" for f in sizes) + " |")
+    print("| --- | " + " | ".join("---:" for _ in sizes) + " |")
+    for stage in STAGES:
+        cells = [f"{stages[f, stage].wall:.1f} s ({stages[f, stage].cpu:.1f} s)" for f in sizes]
+        print(f"| {stage} | " + " | ".join(cells) + " |")
+    dvc = []
+    for factor in sizes:
+        total = [statistics.median(t[i] for t in times[factor, "pipeline"]) for i in (0, 1)]
+        alone = [sum(stages[factor, stage][i] for stage in STAGES) for i in (0, 1)]
+        share = total[0] - alone[0]
+        # Below zero, the machine was slower while the stages ran alone than during `dvc repro`.
+        dvc.append(f"{share:.1f} s ({total[1] - alone[1]:.1f} s)" if share >= 0 else "n/a (machine too busy)")
+    print("| DVC itself (dvc repro minus the stages) | " + " | ".join(dvc) + " |")
 
 
 if __name__ == "__main__":
