@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from scipy import stats as scipy_stats
 from typer.testing import CliRunner
 
 from lastmile.cli import app
-from lastmile.monitoring import stats
+from lastmile.monitoring import logs, stats
 from lastmile.monitoring.monitor import Window, assess
 from lastmile.monitoring.prediction_log import PredictionLog, RotatingFileSink, Scored, utc_now
 from lastmile.monitoring.profile import numeric_reference
@@ -64,6 +66,32 @@ def test_corrections_match_their_definitions() -> None:
     assert stats.adjust(p, "benjamini_hochberg") == pytest.approx(scipy_stats.false_discovery_control(p))
     # Holm: sorted p times (m - rank), made monotone.
     assert stats.adjust(p, "holm") == pytest.approx([0.04, 0.09, 0.09, 0.2, 0.005])
+
+
+def test_reading_ahead_keeps_the_order_raises_the_readers_error_and_stops_with_the_consumer() -> None:
+    assert list(logs.read_ahead(range(50), depth=2)) == list(range(50))
+
+    def failing() -> Iterator[int]:
+        yield 1
+        raise logs.UnusableLogError("p.jsonl, line 2: the line is not valid JSON")
+
+    received = []
+    with pytest.raises(logs.UnusableLogError, match="line 2"):
+        received.extend(logs.read_ahead(failing()))
+    assert received == [1]
+
+    produced: list[int] = []
+
+    def endless() -> Iterator[int]:
+        for number in itertools.count():
+            produced.append(number)
+            yield number
+
+    ahead = logs.read_ahead(endless(), depth=2)
+    assert next(ahead) == 0
+    ahead.close()
+    assert len(produced) <= 4  # the one consumed, two queued, one waiting: then it stopped
+    assert not any(thread.name == "lastmile-log-reader" for thread in threading.enumerate())
 
 
 # ---- the command on real logs

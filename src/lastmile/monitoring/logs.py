@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import queue
 import re
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +39,9 @@ REDACTIONS = ("hash", "drop")
 BLOCK_BYTES = 2 << 20
 _LOG_NAME = re.compile(r"\.jsonl(?:\.(\d+))?(?:\.gz)?$")
 _SHOWN = 120
+# Parsed batches waiting for the consumer when reading ahead (about 4 MB each at most).
+READ_AHEAD_BATCHES = 4
+_T = TypeVar("_T")
 
 
 class UnusableLogError(LastmileError):
@@ -176,6 +181,52 @@ def read_batches(file: LogFile, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
         problem = _diagnose(file, schema, exc)
         if problem is not None:
             raise problem from None
+
+
+def read_ahead(items: Iterable[_T], depth: int = READ_AHEAD_BATCHES) -> Iterator[_T]:
+    """`items`, produced by a background thread at most `depth` ahead of the consumer.
+
+    Arrow's streaming reader decodes a block in whichever thread asks for the next batch once its
+    text has been read, so a consumer that folds each batch before asking again also does about
+    half the parsing itself, serially. Pulling batches here from a thread of their own lets the
+    parsing (which releases the GIL) run beside the folding. An exception in the producer is raised
+    in the consumer; a consumer that stops early stops the producer.
+    """
+    ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((False, item)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer((True, exc))
+            return
+        offer((True, None))
+
+    producer = threading.Thread(target=produce, name="lastmile-log-reader", daemon=True)
+    producer.start()
+    try:
+        while True:
+            done, value = ready.get()
+            if done:
+                if value is not None:
+                    raise value
+                return
+            yield value
+    finally:
+        stop.set()
+        producer.join()
 
 
 class _NotAPredictionError(Exception):

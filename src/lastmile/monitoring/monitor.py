@@ -341,7 +341,7 @@ def assess(
     first: Any = None
     last: Any = None
     records = 0
-    for batch in _window(_all_batches(files, per_file, profile), window):
+    for batch in _window(logs.read_ahead(_all_batches(files, per_file, profile)), window):
         record = batch.column("record")
         columns: dict[str, Any] = {}
         for name, accumulator in numeric.items():
