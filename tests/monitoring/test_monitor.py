@@ -246,6 +246,30 @@ def test_foreign_logs_exit_2_naming_file_and_line(
     assert f"{log}, line 121: the line {problem}" in err
 
 
+def test_a_log_of_another_model_exits_2_and_a_mixed_one_is_judged_on_the_profiles_model(
+    watched: Watched, log_of: Callable[..., Path], tmp_path: Path
+) -> None:
+    """After a deploy the log holds the old model's records: they are not compared with this profile."""
+    log = log_of(n=500)
+    lines = [json.loads(line) for line in _lines(log)]
+    for entry in lines[:300]:
+        entry["model_version"] = "0.0.1+older"
+    log.write_text("".join(json.dumps(entry) + "\n" for entry in lines))
+    code, out, err = monitor(watched.repo, "--logs", str(log), "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert out.startswith("OK: no drift in 200 logged records")
+    assert "Left out: 300 records of other model versions (0.0.1+older (300))" in out.splitlines()[0]
+    report = json.loads((tmp_path / "out/monitor.json").read_text())
+    assert report["other_model_versions_left_out"] == {"0.0.1+older": 300}
+    assert report["model_versions"] == {watched.metadata.model_version: 200}
+
+    log.write_text("".join(json.dumps({**entry, "model_version": "0.0.1+older"}) + "\n" for entry in lines))
+    code, _, err = monitor(watched.repo, "--logs", str(log))
+    assert code == 2
+    assert f"The prediction log at {log} holds predictions of model version 0.0.1+older (500 records)" in err
+    assert f"none of {watched.metadata.model_version}" in err and "--profile" in err
+
+
 def test_mistyped_values_exit_2(watched: Watched, log_of: Callable[..., Path]) -> None:
     log = log_of(n=300)
     lines = _lines(log)

@@ -223,6 +223,8 @@ class Assessment:
     plots: dict[str, tuple[list[str], list[float], list[float]]] = field(default_factory=dict)
     # Features whose distribution the log hides (the service's sensitive-column setting), and why.
     not_monitored: dict[str, str] = field(default_factory=dict)
+    # Records another model version scored (the profile describes one model): left out, counted.
+    other_versions: dict[str, int] = field(default_factory=dict)
 
     @property
     def invalid_share(self) -> float:
@@ -250,10 +252,21 @@ class Assessment:
         return bool(self.drifted_features) or self.contract_broken
 
     @property
+    def left_out(self) -> str:
+        """A sentence on the records of other model versions, if any were left out."""
+        if not self.other_versions:
+            return ""
+        versions = ", ".join(f"{v} ({n:,})" for v, n in self.other_versions.items())
+        return (
+            f" Left out: {sum(self.other_versions.values()):,} records of other model versions "
+            f"({versions}); the profile is of {self.profile_version}."
+        )
+
+    @property
     def verdict(self) -> str:
         window = f"{self.records:,} logged records ({self.first_time} to {self.last_time})"
         if not self.drifted:
-            return f"OK: no drift in {window}."
+            return f"OK: no drift in {window}.{self.left_out}"
         parts = []
         for name in self.drifted_features:
             worst = max((c for c in self.checks if c.feature == name and c.drifted), key=lambda c: c.size)
@@ -263,7 +276,7 @@ class Assessment:
                 f"{self.invalid_share:.1%} of records break the data contract "
                 f"(max {self.settings.max_invalid_share:.1%}): {', '.join(self.broken_features)}"
             )
-        return f"DRIFT in {window}: " + "; ".join(parts) + "."
+        return f"DRIFT in {window}: " + "; ".join(parts) + "." + self.left_out
 
 
 def _describe(check: Check) -> str:
@@ -299,6 +312,25 @@ def _window(batches: Iterable[pa.RecordBatch], window: Window) -> Iterator[pa.Re
         if surplus > 0:
             recent[0] = recent[0].slice(surplus)
         yield from recent
+
+
+def _of_version(
+    batches: Iterable[pa.RecordBatch], version: str, others: Counter[str]
+) -> Iterator[pa.RecordBatch]:
+    """The records the profile's model scored (or that name no version); the others counted in `others`.
+
+    After a deploy the log holds both models' records for a while: the old model's scores are not
+    comparable with the new profile's, and mixing them could raise or hide a score shift.
+    """
+    for batch in batches:
+        column = batch.column("model_version")
+        same = pc.fill_null(pc.equal(column, version), True)
+        if pc.all(same).as_py():
+            yield batch
+            continue
+        for item in pc.value_counts(pc.filter(column, pc.invert(same))).to_pylist():
+            others[item["values"]] += item["counts"]
+        yield batch.filter(same)
 
 
 def _all_batches(
@@ -341,7 +373,11 @@ def assess(
     first: Any = None
     last: Any = None
     records = 0
-    for batch in _window(logs.read_ahead(_all_batches(files, per_file, profile)), window):
+    others: Counter[str] = Counter()
+    # Since a time, then of the profile's model, then the newest N of those.
+    recent = _window(logs.read_ahead(_all_batches(files, per_file, profile)), Window(since=window.since))
+    batches = _of_version(recent, profile.model_version, others)
+    for batch in _window(batches, Window(last=window.last)):
         record = batch.column("record")
         columns: dict[str, Any] = {}
         for name, accumulator in numeric.items():
@@ -362,6 +398,13 @@ def assess(
         first = times["min"] if first is None else min(first, times["min"])
         last = times["max"] if last is None else max(last, times["max"])
         records += batch.num_rows
+    if records == 0 and others:
+        found = ", ".join(f"{v} ({n:,} records)" for v, n in others.most_common())
+        raise logs.UnusableLogError(
+            f"The prediction log at {location} holds predictions of model version {found}, none of "
+            f"{profile.model_version}, the model the reference profile describes: judge it against that "
+            "model's profile (--profile, its reports/profile.json), or wait for traffic of the new model."
+        )
     if records == 0:
         scope = " in the window" if window.since or window.last else ""
         raise logs.UnusableLogError(
@@ -391,6 +434,7 @@ def assess(
         not_monitored={
             name: UNMONITORED[how] for name, how in sorted(redacted.items()) if name in profile.features
         },
+        other_versions=dict(others.most_common()),
     )
 
 

@@ -28,6 +28,7 @@ def as_json(result: Assessment) -> dict[str, Any]:
         "files": result.files,
         "model_versions": result.model_versions,
         "profile_model_version": result.profile_version,
+        "other_model_versions_left_out": result.other_versions,
         "contract": {
             "invalid_records": result.invalid_records,
             "invalid_share": round(result.invalid_share, 6),
