@@ -10,6 +10,7 @@ with how long `/livez` and `/readyz` take meanwhile, and `/explain` latency for 
 then checks the targets of issues 4, 8 and 11. Run it with `make bench` (after `make run`).
 
     python benchmarks/serving.py [--seconds 4] [--warmup 1] [--rounds 2] [--json out.json]
+    python benchmarks/serving.py --log-cost-only --rounds 4   # only the prediction log on vs off
 """
 
 from __future__ import annotations
@@ -306,8 +307,10 @@ def _log_cost(rows: list[Row]) -> str:
     """The prediction log's cost: the service with it on against off, same run, same cells."""
     get = {(r.server, r.concurrency, r.records): r for r in rows}
     top = max(CONCURRENCY)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = [
-        f"Prediction log on vs off, concurrency {top} (targets: rows/s >= 0.9x, p99 <= 1.1x):",
+        f"Prediction log on vs off, concurrency {top} (targets: rows/s >= 0.9x, p99 <= 1.1x; "
+        f"load average now {load}: noisy above the core count):",
         "| records/req | rows/s on | rows/s off | rows/s on/off | p99 on ms | p99 off ms | p99 on/off |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -472,12 +475,14 @@ def main(args: argparse.Namespace) -> None:
     # on a shared machine falls on both alike rather than on whichever ran second.
     started: dict[str, Server] = {}
     rows: list[Row] = []
+    if args.log_cost_only:
+        servers = {name: servers[name] for name in ("bentoml", NO_LOG)}
     try:
         for name, start in servers.items():
             started[name] = start(_free_port())
             print(f"  {name}: ready in {started[name].cold_start:.2f} s", flush=True)
         for size in SIZES:
-            for concurrency in CONCURRENCY:
+            for concurrency in (max(CONCURRENCY),) if args.log_cost_only else CONCURRENCY:
                 for name, server in [*started.items()] * args.rounds:
                     if name == NO_LOG and concurrency != max(CONCURRENCY):
                         continue
@@ -489,6 +494,10 @@ def main(args: argparse.Namespace) -> None:
                         f"p99 {row.p99_ms:6.1f} ms  errors {row.errors}",
                         flush=True,
                     )
+        if args.log_cost_only:
+            print()
+            print(_log_cost(_best_rounds(rows)))
+            return
         port = started["bentoml"].port
         largest = [_largest_request(port, records, args.max_records) for _ in range(args.rounds + 1)]
         for run in largest:
@@ -546,6 +555,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each cell")
     parser.add_argument("--rounds", type=int, default=2, help="rounds per cell (the best is kept)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--log-cost-only",
+        action="store_true",
+        help="only the service with the prediction log on and off, at the highest concurrency",
+    )
     parser.add_argument(
         "--max-records", type=int, default=10_000, help="the server's record limit (LASTMILE_MAX_RECORDS)"
     )
