@@ -19,7 +19,7 @@ import queue
 import re
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, TypeVar
@@ -183,7 +183,7 @@ def read_batches(file: LogFile, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
             raise problem from None
 
 
-def read_ahead(items: Iterable[_T], depth: int = READ_AHEAD_BATCHES) -> Iterator[_T]:
+def read_ahead(items: Iterable[_T], depth: int = READ_AHEAD_BATCHES) -> Generator[_T, None, None]:
     """`items`, produced by a background thread at most `depth` ahead of the consumer.
 
     Arrow's streaming reader decodes a block in whichever thread asks for the next batch once its

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -374,30 +375,33 @@ def assess(
     last: Any = None
     records = 0
     others: Counter[str] = Counter()
-    # Since a time, then of the profile's model, then the newest N of those.
-    recent = _window(logs.read_ahead(_all_batches(files, per_file, profile)), Window(since=window.since))
-    batches = _of_version(recent, profile.model_version, others)
-    for batch in _window(batches, Window(last=window.last)):
-        record = batch.column("record")
-        columns: dict[str, Any] = {}
-        for name, accumulator in numeric.items():
-            values = record.field(name).to_numpy(zero_copy_only=False)
-            columns[name] = np.asarray(values, dtype=float)
-            accumulator.add(columns[name])
-        for name, category in categorical.items():
-            columns[name] = _Codes.of(record.field(name))
-            category.add(columns[name])
-        for name, hidden in hashed.items():
-            columns[name] = record.field(name).is_null().to_numpy(zero_copy_only=False)
-            hidden.add(columns[name])
-        score.add(np.asarray(batch.column("probability").to_numpy(zero_copy_only=False), dtype=float))
-        contract_check.add(columns, batch.num_rows)
-        for item in pc.value_counts(batch.column("model_version").fill_null("(none)")).to_pylist():
-            versions[item["values"]] += item["counts"]
-        times = pc.min_max(batch.column("time")).as_py()
-        first = times["min"] if first is None else min(first, times["min"])
-        last = times["max"] if last is None else max(last, times["max"])
-        records += batch.num_rows
+    # Closed when the loop ends or raises, so the reader thread never outlives the reading (a thread
+    # still inside Arrow at interpreter exit aborts the process instead of exiting 1 or 2).
+    with closing(logs.read_ahead(_all_batches(files, per_file, profile))) as parsed:
+        # Since a time, then of the profile's model, then the newest N of those.
+        recent = _window(parsed, Window(since=window.since))
+        batches = _of_version(recent, profile.model_version, others)
+        for batch in _window(batches, Window(last=window.last)):
+            record = batch.column("record")
+            columns: dict[str, Any] = {}
+            for name, accumulator in numeric.items():
+                values = record.field(name).to_numpy(zero_copy_only=False)
+                columns[name] = np.asarray(values, dtype=float)
+                accumulator.add(columns[name])
+            for name, category in categorical.items():
+                columns[name] = _Codes.of(record.field(name))
+                category.add(columns[name])
+            for name, hidden in hashed.items():
+                columns[name] = record.field(name).is_null().to_numpy(zero_copy_only=False)
+                hidden.add(columns[name])
+            score.add(np.asarray(batch.column("probability").to_numpy(zero_copy_only=False), dtype=float))
+            contract_check.add(columns, batch.num_rows)
+            for item in pc.value_counts(batch.column("model_version").fill_null("(none)")).to_pylist():
+                versions[item["values"]] += item["counts"]
+            times = pc.min_max(batch.column("time")).as_py()
+            first = times["min"] if first is None else min(first, times["min"])
+            last = times["max"] if last is None else max(last, times["max"])
+            records += batch.num_rows
     if records == 0 and others:
         found = ", ".join(f"{v} ({n:,} records)" for v, n in others.most_common())
         raise logs.UnusableLogError(
