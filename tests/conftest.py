@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,31 @@ def packaged(trained_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
     tag_file = home / "bento.tag"
     run(["lastmile", "package", "--tag-file", str(tag_file)], cwd=trained_repo, env=serving_env(home))
     return home, tag_file.read_text(encoding="utf-8").strip()
+
+
+# Files that take minutes (`--durations`), started first: pytest-xdist hands out whole files
+# (`--dist loadfile`), and a long file handed out last leaves one worker running it alone at the end.
+# The rest follow by their number of tests, most first (what xdist's own reordering, turned off in
+# pyproject.toml because it would put these few-test files last, does).
+LONGEST_FILES = [
+    "tests/project/test_instantiate_copier.py",
+    "tests/project/test_instantiate_init.py",
+    "tests/test_pipeline.py",
+    "tests/serving/test_service.py",
+    "tests/review/test_report.py",
+    "tests/test_make_run.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    tests_per_file = Counter(map(file_of, items))
+
+    def order(item: pytest.Item) -> tuple[int, int, str]:
+        name = file_of(item)
+        rank = LONGEST_FILES.index(name) if name in LONGEST_FILES else len(LONGEST_FILES)
+        return rank, -tests_per_file[name], name
+
+    items.sort(key=order)  # stable: the tests of a file keep their order

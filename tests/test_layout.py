@@ -113,3 +113,10 @@ def test_contributing_layout_names_every_part_and_module() -> None:
         if f"{d.name}/" not in layout
     ]
     assert missing == [], f"CONTRIBUTING.md's layout section does not mention {missing}"
+
+
+def test_the_longest_test_files_listed_to_start_first_exist() -> None:
+    """A renamed long file would silently drop back to the end of the suite (tests/conftest.py)."""
+    from tests.conftest import LONGEST_FILES, ROOT
+
+    assert [name for name in LONGEST_FILES if not (ROOT / name).is_file()] == []

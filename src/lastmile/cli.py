@@ -597,6 +597,13 @@ def init(
     allow_dirty: Annotated[
         bool, typer.Option("--allow-dirty", help="Run even with uncommitted changes (or outside git).")
     ] = False,
+    keep_generated: Annotated[
+        bool,
+        typer.Option(
+            "--keep-generated/--reset-generated",
+            help="When the data changes, keep dvc.lock, reports and models (copier update does).",
+        ),
+    ] = False,
 ) -> None:
     """Make this template your project: names, data, contract, gates (asks for what is not given).
 
@@ -628,7 +635,7 @@ def init(
         if not allow_dirty:
             instantiate.check_clean(root)
         answers = instantiate.ask(root, given, prompt)
-        outcome = instantiate.apply(root, answers, allow_dirty=allow_dirty)
+        outcome = instantiate.apply(root, answers, allow_dirty=allow_dirty, keep_generated=keep_generated)
         return instantiate.next_steps(outcome, answers)
 
     typer.echo(_guard(run))

@@ -79,6 +79,22 @@ def test_init_on_new_data_writes_configuration_and_resets_outputs(
     assert "make run" in result.stdout and "git add -A" in result.stdout
 
 
+def test_keep_generated_leaves_the_trained_state_when_the_data_changes(
+    repo_copy: Path, breast_cancer_csv: Path
+) -> None:
+    """What `copier update` runs in the project (copier.yml): the configuration is written, but the
+    model, dvc.lock and committed reports stay for the merge to keep."""
+    before = {
+        path: path.read_bytes()
+        for path in [repo_copy / "dvc.lock", *(repo_copy / "reports").rglob("*")]
+        if path.is_file()
+    }
+    result = _init(repo_copy, "--allow-dirty", "--keep-generated", *_breast_cancer_options(breast_cancer_csv))
+    assert load_params(repo_copy / "params.yaml").target.column == "target"
+    assert "removed" not in result.stdout
+    assert {path: path.read_bytes() for path in before} == before
+
+
 def test_init_twice_with_the_same_answers_changes_nothing(repo_copy: Path, breast_cancer_csv: Path) -> None:
     _init(repo_copy, *_breast_cancer_options(breast_cancer_csv))
     git_add_commit(repo_copy, "made it ours")

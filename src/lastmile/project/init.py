@@ -278,8 +278,16 @@ def _reset_generated(root: Path) -> list[str]:
     return removed
 
 
-def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome:
-    """Write the configuration for `answers`; see the module docstring for what changes when."""
+def apply(
+    root: Path, answers: Answers, *, allow_dirty: bool = False, keep_generated: bool = False
+) -> Outcome:
+    """Write the configuration for `answers`; see the module docstring for what changes when.
+
+    `keep_generated` leaves dvc.lock, reports and models in place even when the data changes:
+    `copier update` runs init in the project after writing the template's example configuration
+    over it, then merges the project's own configuration back; without it, that run would delete
+    the project's trained model and the committed evaluation the merge cannot bring back.
+    """
     if not allow_dirty:
         check_clean(root)
     params_file = root / paths.PARAMS
@@ -336,7 +344,8 @@ def apply(root: Path, answers: Answers, *, allow_dirty: bool = False) -> Outcome
         if not contract.exists() or contract.read_text(encoding="utf-8") != text:
             write_text(contract, text)
             outcome.written.append(str(paths.CONTRACT))
-        outcome.removed = _reset_generated(root)
+        if not keep_generated:
+            outcome.removed = _reset_generated(root)
     return outcome
 
 
