@@ -16,6 +16,8 @@ export BENTOML_DO_NOT_TRACK := true
 export DVC_NO_ANALYTICS := 1
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+# Exported so that tests which run `make` in a copy of the project use the same uv.
+export UV
 # Two environments in one .venv: what the pipeline and the service need (`make run`, `make serve`,
 # `make init`), and on top of it the development tools (`make test`, `make setup`: linters, mypy,
 # fuzzer, schema validators, SBOM tools). --inexact keeps the tools when both are installed.

@@ -86,7 +86,8 @@ def configure(repo: Path, columns: list[str]) -> None:
     params["evaluation"]["importance"]["max_rows"] = 1000
     params["gates"]["floors"] = {"roc_auc": 0.9}
     params["gates"]["fairness"] = {}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    # Unwrapped, as `lastmile init` writes it (its round trip keeps long lines on one line).
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, width=4096), encoding="utf-8")
     contract = {
         "min_rows": 100,
         "columns": {

@@ -18,7 +18,8 @@ def _make(repo: Path, home: Path, *targets: str) -> str:
     (repo / ".venv").mkdir(exist_ok=True)
     for marker in (".synced", ".synced-run"):
         (repo / ".venv" / marker).touch()
-    uv = shutil.which("uv") or str(ROOT / ".tools/bin/uv")
+    # The uv of the `make` that runs the tests (it exports UV), else the one this checkout uses.
+    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools/bin/uv")
     result = run(
         ["make", "--no-print-directory", f"UV={uv}", *targets],
         cwd=repo,

@@ -40,7 +40,9 @@ def test_draft_of_the_shipped_data_validates_it(tmp_path: Path, params: Params) 
     drafted = load_contract(out)
     assert set(drafted.columns) == set(load_contract(ROOT / "contract.yaml").columns)
     assert drafted.columns[params.target.column].kind == "category"
-    assert params.target.positive in (drafted.columns[params.target.column].values or [])
+    assert str(params.target.positive) in (
+        drafted.columns[params.target.column].values or []
+    )  # labels as text
     assert "# REVIEW" in out.read_text()
     report = _ingest_and_validate(
         params.model_copy(update={"data": params.data.model_copy(update={"source": source})}), out, tmp_path

@@ -38,7 +38,7 @@ def test_init_then_make_run(tmp_path: Path, sample_source: Path, params: Params)
         "--target",
         params.target.column,
         "--positive",
-        params.target.positive,
+        str(params.target.positive),
         "--sensitive",
         ",".join(params.features.sensitive[:1]),
     ]
