@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -67,10 +66,12 @@ def write_data(repo: Path) -> list[str]:
 def configure(repo: Path, columns: list[str]) -> None:
     """params.yaml and contract.yaml for the breast cancer table (snake_case names, as ingest writes)."""
     from lastmile.data import snake_case
+    from lastmile.project import config
 
     names = [snake_case(c) for c in columns]
     features = [n for n in names if n != "target"]
-    params: dict[str, Any] = yaml.safe_load((repo / "params.yaml").read_text(encoding="utf-8"))
+    # Edited the way `lastmile init` edits it (a round trip that keeps the file's layout and comments).
+    params = config.load(repo / "params.yaml")
     params["project"] = {
         "name": "tumour-check",
         "description": "Estimates whether a breast mass is benign from digitised cell nuclei measurements.",
@@ -79,15 +80,14 @@ def configure(repo: Path, columns: list[str]) -> None:
         "service_name": "TumourCheck",
         "image": "",
     }
-    params["data"] = {"source": SOURCE, "na_values": [], "comment_prefix": None, "label_suffix": ""}
+    params["data"] = {"source": SOURCE, "na_values": [], "label_suffix": ""}  # no comment lines
     params["target"] = {"column": "target", "positive": 1}
     params["features"] = {"numeric": features, "categorical": [], "sensitive": []}
     params["evaluation"]["slices"] = {"bands": {}, "columns": []}
     params["evaluation"]["importance"]["max_rows"] = 1000
     params["gates"]["floors"] = {"roc_auc": 0.9}
     params["gates"]["fairness"] = {}
-    # Unwrapped, as `lastmile init` writes it (its round trip keeps long lines on one line).
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, width=4096), encoding="utf-8")
+    config.save(repo / "params.yaml", params)
     contract = {
         "min_rows": 100,
         "columns": {
