@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lastmile.params import load_params
 from lastmile.release import image, sbom
 from tests.conftest import run
 
@@ -48,8 +49,10 @@ def test_dry_run_writes_everything_a_release_publishes(trained_repo: Path, tmp_p
     ]
     manifest = json.loads((out / "release.json").read_text())
     assert (manifest["version"], manifest["tag"], manifest["bento"]) == ("0.1.0", "v0.1.0", bento)
-    assert manifest["image_tags"][0] == "ghcr.io/acme/lastmile:0.1.0"
-    assert "version=0.1.0\ntag=v0.1.0\nprevious_tag=\nimage=ghcr.io/acme/lastmile\n" in outputs.read_text()
+    # params.yaml `project.image` when the project names one, else the repository's image on ghcr.io.
+    image_ref = load_params(trained_repo / "params.yaml").project.image or "ghcr.io/acme/lastmile"
+    assert manifest["image_tags"][0] == f"{image_ref}:0.1.0"
+    assert f"version=0.1.0\ntag=v0.1.0\nprevious_tag=\nimage={image_ref}\n" in outputs.read_text()
     assert f"context={out / 'context'}\n" in outputs.read_text()
 
     # The build context is what `docker buildx build` gets: the lean Dockerfile, the bento and its model.
@@ -68,7 +71,7 @@ def test_dry_run_writes_everything_a_release_publishes(trained_repo: Path, tmp_p
     # SBOM: every pinned serving requirement, at its version, under the image as root component.
     bom = json.loads((out / "sbom.cdx.json").read_text())
     assert bom["bomFormat"] == "CycloneDX"
-    assert bom["metadata"]["component"]["name"] == "ghcr.io/acme/lastmile"
+    assert bom["metadata"]["component"]["name"] == image_ref
     assert bom["metadata"]["component"]["version"] == "0.1.0"
     components = [(c["name"].lower(), c.get("version")) for c in bom["components"]]
     pins = (out / "context" / "env" / "python" / "requirements.txt").read_text()
