@@ -37,6 +37,11 @@ os.environ.setdefault("BENTOML_DO_NOT_TRACK", "true")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 
+def uv_binary() -> str:
+    """The uv of the `make` that runs the tests (the Makefile exports UV), else the one this checkout uses."""
+    return os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools/bin/uv")
+
+
 def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs: object) -> subprocess.CompletedProcess[str]:
     """Run a command, returning its output; on unexpected failure show what it printed."""
     result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]

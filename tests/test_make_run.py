@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, _copy_repo, git_add_commit, run, serving_env, set_source
+from tests.conftest import _copy_repo, git_add_commit, run, serving_env, set_source, uv_binary
 
 
 def _make(repo: Path, home: Path, *targets: str) -> str:
@@ -18,10 +18,8 @@ def _make(repo: Path, home: Path, *targets: str) -> str:
     (repo / ".venv").mkdir(exist_ok=True)
     for marker in (".synced", ".synced-run"):
         (repo / ".venv" / marker).touch()
-    # The uv of the `make` that runs the tests (it exports UV), else the one this checkout uses.
-    uv = os.environ.get("UV") or shutil.which("uv") or str(ROOT / ".tools/bin/uv")
     result = run(
-        ["make", "--no-print-directory", f"UV={uv}", *targets],
+        ["make", "--no-print-directory", f"UV={uv_binary()}", *targets],
         cwd=repo,
         env={**serving_env(home), "BENTOML_HOME": str(home)},
     )

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, run
+from tests.conftest import run, uv_binary
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +46,7 @@ def awkward_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def instance_env() -> dict[str, str]:
     """For a project instantiated from the template: its `make` finds this uv (no install from
     PyPI), skips bytecode compilation, and git commits have an author."""
-    uv = shutil.which("uv") or str(ROOT / ".tools/bin/uv")
+    uv = uv_binary()
     identity = {"GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com"}
     identity |= {"GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com"}
     return {

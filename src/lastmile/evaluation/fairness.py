@@ -68,7 +68,7 @@ def feature_fairness(y_true: np.ndarray, predicted: np.ndarray, groups: pd.Serie
                 "positives": row["positives"],
                 **{rate: _number(row[rate]) for rate in GROUP_RATES},
             }
-            # Largest group first; Python's sort is stable, so ties keep fairlearn's (sorted) order.
+            # Largest group first; the sort is stable, so ties stay in label order (`np.unique`'s).
             for group, row in sorted(rows.items(), key=lambda item: -item[1]["rows"])
         },
     }
