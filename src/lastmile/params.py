@@ -180,6 +180,11 @@ class MonitorParams(_Strict):
     correction: Literal["holm", "benjamini_hochberg"] = "holm"
     max_psi: float = Field(default=0.1, gt=0, description="Largest population stability index per feature.")
     max_score_psi: float = Field(default=0.1, gt=0, description="Largest PSI of the predicted probability.")
+    max_distance: float = Field(
+        default=0.1,
+        gt=0,
+        description="Largest Wasserstein distance of a feature or the score, in reference std deviations.",
+    )
     max_missing_change: float = Field(
         default=0.05, gt=0, le=1, description="Largest change of a feature's missing rate (absolute)."
     )

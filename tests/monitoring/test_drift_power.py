@@ -3,8 +3,10 @@
 20 resamples of the test split with no shift give at most one false alarm; each injected shift
 (a numeric feature moved by half a standard deviation, a category's share changed by 20 points,
 a missing rate raised to 30 %, the score distribution moved) is caught in at least 19 of 20
-resamples, naming the shifted feature and no other. Features come from params.yaml and
-contract.yaml, so the same tests hold for another dataset.
+resamples, naming the shifted feature and no other; so is a numeric feature whose standard
+deviation doubled around its mean (a change of spread that quantile bins hide when many rows share
+one value: the Wasserstein distance catches it). Features come from params.yaml and contract.yaml,
+so the same tests hold for another dataset.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ import pytest
 
 from lastmile.contract import load_contract
 from lastmile.monitoring.monitor import SCORE, Assessment, assess
-from lastmile.monitoring.shifts import raise_missing, shift_category, shift_numeric, shift_scores
+from lastmile.monitoring.shifts import (
+    raise_missing,
+    shift_category,
+    shift_numeric,
+    shift_scores,
+    widen_numeric,
+)
 from lastmile.params import load_params
 from tests.conftest import ROOT
 from tests.monitoring.conftest import Watched
@@ -73,6 +81,21 @@ def test_numeric_feature_moved_half_a_standard_deviation(
     spec = watched.contract.columns[feature]
     results = _resamples(
         watched, tmp_path, lambda frame, rng: (shift_numeric(frame, feature, spec, rng), None)
+    )
+    assert _caught(results, feature) >= 19, [r.verdict for r in results]
+
+
+@pytest.mark.parametrize("feature", PARAMS.features.numeric)
+def test_numeric_feature_with_its_spread_doubled(watched: Watched, tmp_path: Path, feature: str) -> None:
+    spec = watched.contract.columns[feature]
+    sample = watched.held_out.head(WINDOW)
+    changed = (widen_numeric(sample, feature, spec, np.random.default_rng(0)) != sample)[feature].mean()
+    if changed < 0.5:
+        pytest.skip(
+            f"{feature}: most values sit at a bound of its range, so widening changes {changed:.0%} of rows"
+        )
+    results = _resamples(
+        watched, tmp_path, lambda frame, rng: (widen_numeric(frame, feature, spec, rng), None)
     )
     assert _caught(results, feature) >= 19, [r.verdict for r in results]
 

@@ -61,6 +61,25 @@ def test_kolmogorov_smirnov_from_counts_equals_scipy(seed: int, size: int) -> No
     assert p_value == pytest.approx(expected.pvalue, rel=1e-9 if size < stats.KS_EXACT_UP_TO else 0.02)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_wasserstein_from_counts_equals_scipy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    reference = rng.integers(0, 40, 30_000).astype(float)
+    # At the reference's points, halfway between them, and beyond both ends of its range.
+    window = rng.integers(-5, 46, 700).astype(float) + rng.choice([0.0, 0.5], 700)
+    profile = numeric_reference(reference, ProfileParams(max_points=1000))
+    points = np.asarray(profile.values)
+    slots = stats.slot_of(points, window)
+    size = 2 * points.size + 1
+    distance = stats.wasserstein(
+        points,
+        np.asarray(profile.counts, dtype=float),
+        np.bincount(slots, minlength=size).astype(float),
+        np.bincount(slots, weights=window, minlength=size),
+    )
+    assert distance == pytest.approx(scipy_stats.wasserstein_distance(reference, window), rel=1e-9)
+
+
 def test_corrections_match_their_definitions() -> None:
     p = [0.01, 0.04, 0.03, 0.2, 0.001]
     assert stats.adjust(p, "benjamini_hochberg") == pytest.approx(scipy_stats.false_discovery_control(p))

@@ -1,11 +1,13 @@
 """The drift monitor: a window of logged predictions against the reference profile.
 
 Per feature: the population stability index (PSI) and a test with its p-value (two-sample
-Kolmogorov-Smirnov for numbers, chi-square for categories), the missing rate and its test, and the
-records that break the data contract; the same distribution tests for the predicted probability.
-The p-values are corrected for testing many things at once (Holm, or Benjamini-Hochberg). A
-change is drift when it is significant after correction AND larger than its threshold in
-`params.yaml` `monitor:`: with thousands of records, significance alone flags harmless changes.
+Kolmogorov-Smirnov for numbers, chi-square for categories), for numbers also the Wasserstein
+distance in standard deviations, the missing rate and its test, and the records that break the
+data contract; the same distribution tests for the predicted probability. The p-values are
+corrected for testing many things at once (Holm, or Benjamini-Hochberg). A change is drift when it
+is significant after correction AND larger than its threshold in `params.yaml` `monitor:` (for
+numbers: the PSI or the distance): with thousands of records, significance alone flags harmless
+changes.
 
 The log is read batch by batch (`lastmile.monitoring.logs`) into fixed-size counters, so memory
 stays bounded however long the log is (`--last N` keeps at most N records' columns).
@@ -50,6 +52,7 @@ class _Numeric:
         self.reference = reference
         self.points = np.asarray(reference.values, dtype=float)
         self.slots = np.zeros(2 * self.points.size + 1, dtype=np.int64)
+        self.sums = np.zeros(self.slots.size)  # per slot, the sum of the values in it
         self.rows = 0
         self.missing = 0
 
@@ -57,7 +60,18 @@ class _Numeric:
         present = values[~np.isnan(values)]
         self.rows += values.size
         self.missing += values.size - present.size
-        self.slots += np.bincount(stats.slot_of(self.points, present), minlength=self.slots.size)
+        slots = stats.slot_of(self.points, present)
+        self.slots += np.bincount(slots, minlength=self.slots.size)
+        self.sums += np.bincount(slots, weights=present, minlength=self.slots.size)
+
+    def distance(self) -> float | None:
+        """The Wasserstein distance to the reference in its standard deviations (None if constant)."""
+        if not self.reference.std:
+            return None
+        counts = np.asarray(self.reference.counts, dtype=float)
+        return (
+            stats.wasserstein(self.points, counts, self.slots.astype(float), self.sums) / self.reference.std
+        )
 
     def bins(self, slots: np.ndarray) -> np.ndarray:
         """Counts per PSI bin: bin k closes with point bin_ends[k] (slot 2*end+1)."""
@@ -205,6 +219,17 @@ class Check:
     adjusted_p: float = 1.0
     drifted: bool = False
     detail: dict[str, Any] = field(default_factory=dict)
+    # Numbers only: the Wasserstein distance in reference standard deviations, and its threshold.
+    distance: float | None = None
+    max_distance: float | None = None
+
+    @property
+    def large(self) -> bool:
+        """Larger than a threshold: PSI (or missing-rate change), or for numbers the distance."""
+        moved = (
+            self.distance is not None and self.max_distance is not None and self.distance > self.max_distance
+        )
+        return self.size > self.threshold or moved
 
 
 @dataclass
@@ -284,7 +309,8 @@ def _describe(check: Check) -> str:
     if check.test == "missing rate":
         before, now = check.detail["reference"], check.detail["window"]
         return f"missing rate {before:.1%} -> {now:.1%}, p={check.adjusted_p:.2g}"
-    return f"PSI {check.size:.3f}, {check.test} p={check.adjusted_p:.2g}"
+    moved = f", distance {check.distance:.2f} sd" if check.distance is not None else ""
+    return f"PSI {check.size:.3f}{moved}, {check.test} p={check.adjusted_p:.2g}"
 
 
 def _window(batches: Iterable[pa.RecordBatch], window: Window) -> Iterator[pa.RecordBatch]:
@@ -488,6 +514,8 @@ def _checks(
                 size=stats.psi(reference_bins, window_bins),
                 threshold=settings.max_score_psi if kind == "score" else settings.max_psi,
                 detail={"ks_statistic": round(statistic, 6)},
+                distance=accumulator.distance(),
+                max_distance=settings.max_distance,
             )
         )
         plots[name] = (labels, _shares(reference_bins), _shares(window_bins))
@@ -522,7 +550,7 @@ def _checks(
     adjusted = stats.adjust([c.p_value for c in checks], settings.correction)
     for check, p_value in zip(checks, adjusted, strict=True):
         check.adjusted_p = p_value
-        check.drifted = p_value < settings.alpha and check.size > check.threshold
+        check.drifted = p_value < settings.alpha and check.large
     return checks, plots
 
 

@@ -47,6 +47,11 @@ def as_json(result: Assessment) -> dict[str, Any]:
                 "size": round(c.size, 6),
                 "size_measure": "missing rate change" if c.test == "missing rate" else "PSI",
                 "threshold": c.threshold,
+                **(
+                    {"distance_sd": round(c.distance, 6), "max_distance_sd": c.max_distance}
+                    if c.distance is not None
+                    else {}
+                ),
                 "drift": c.drifted,
                 **c.detail,
             }
@@ -55,13 +60,18 @@ def as_json(result: Assessment) -> dict[str, Any]:
     }
 
 
-def _row(check: Check) -> str:
+def _size(check: Check) -> str:
+    """The check's size against its threshold, and for numbers the distance against its own."""
     measure = "Δ missing" if check.test == "missing rate" else "PSI"
+    size = f"{measure} {check.size:.3f} (max {check.threshold:g})"
+    if check.distance is not None:
+        size += f", distance {check.distance:.3f} sd (max {check.max_distance:g})"
+    return size
+
+
+def _row(check: Check) -> str:
     flag = "**drift**" if check.drifted else "ok"
-    return (
-        f"| {check.feature} | {check.test} | {measure} {check.size:.3f} (max {check.threshold:g}) "
-        f"| {check.adjusted_p:.2g} | {flag} |"
-    )
+    return f"| {check.feature} | {check.test} | {_size(check)} | {check.adjusted_p:.2g} | {flag} |"
 
 
 def markdown(result: Assessment) -> str:
@@ -142,7 +152,7 @@ def html_page(result: Assessment) -> str:
     )
     rows = "\n".join(
         f"<tr class={'drift' if c.drifted else 'ok'}><td>{html.escape(c.feature)}</td><td>{c.test}</td>"
-        f"<td>{c.size:.3f}</td><td>{c.threshold:g}</td><td>{c.adjusted_p:.2g}</td>"
+        f"<td>{html.escape(_size(c))}</td><td>{c.adjusted_p:.2g}</td>"
         f"<td>{'drift' if c.drifted else 'ok'}</td></tr>"
         for c in sorted(result.checks, key=lambda c: (not c.drifted, -c.size))
     )
@@ -158,7 +168,7 @@ td,th{{padding:2px 8px;text-align:left}} figure{{display:inline-block;margin:4px
 <p>Records breaking the data contract: {result.invalid_records:,} ({result.invalid_share:.2%}).
 {html.escape("; ".join(f"{k} ({v:,})" for k, v in result.invalid_by_rule.items()))}</p>
 {unmonitored}
-<table><tr><th>feature</th><th>test</th><th>PSI / Δ missing</th><th>max</th><th>adjusted p</th><th></th></tr>
+<table><tr><th>feature</th><th>test</th><th>change (max)</th><th>adjusted p</th><th></th></tr>
 {rows}</table>
 <h2>Reference and window</h2>
 {images}

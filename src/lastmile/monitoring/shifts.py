@@ -26,7 +26,22 @@ def shift_numeric(
 ) -> pd.DataFrame:
     """Move a numeric feature up by `sds` of its standard deviation (integers rounded at random)."""
     values = frame[feature].to_numpy(dtype=float, na_value=np.nan)
-    moved = values + sds * float(np.nanstd(values, ddof=1))
+    return _with_values(frame, feature, spec, rng, values + sds * float(np.nanstd(values, ddof=1)))
+
+
+def widen_numeric(
+    frame: pd.DataFrame, feature: str, spec: ColumnSpec, rng: np.random.Generator, factor: float = 2.0
+) -> pd.DataFrame:
+    """Spread a numeric feature around its mean by `factor` (its standard deviation times `factor`)."""
+    values = frame[feature].to_numpy(dtype=float, na_value=np.nan)
+    mean = float(np.nanmean(values))
+    return _with_values(frame, feature, spec, rng, mean + factor * (values - mean))
+
+
+def _with_values(
+    frame: pd.DataFrame, feature: str, spec: ColumnSpec, rng: np.random.Generator, moved: np.ndarray
+) -> pd.DataFrame:
+    """The frame with the feature's new values, kept valid: integers rounded at random, range clipped."""
     if spec.kind == "integer":
         low = np.floor(moved)
         moved = low + (rng.random(moved.size) < (moved - low))
