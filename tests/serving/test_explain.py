@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,16 +21,22 @@ def training(trained_repo: Path) -> tuple[pd.DataFrame, pd.Series, Params]:
     return frame[params.features.all], frame[params.target.column], params
 
 
-@pytest.mark.parametrize("kind", ["hist_gradient_boosting", "logistic_regression"])
+@pytest.fixture(scope="module", params=["hist_gradient_boosting", "logistic_regression"])
+def fitted(request: pytest.FixtureRequest, training: tuple[pd.DataFrame, pd.Series, Params]) -> Any:
+    """A pipeline of each model kind, fitted once for both choices of the positive label."""
+    features, labels, params = training
+    model = ModelParams.model_validate({**params.model.model_dump(), "kind": request.param})
+    return build_pipeline(params.features, model).fit(features, labels)
+
+
 @pytest.mark.parametrize(
     "positive_first", [False, True], ids=["positive-is-classes_[1]", "positive-is-classes_[0]"]
 )
 def test_base_plus_contributions_is_the_models_log_odds(
-    training: tuple[pd.DataFrame, pd.Series, Params], kind: str, positive_first: bool
+    training: tuple[pd.DataFrame, pd.Series, Params], fitted: Any, positive_first: bool
 ):
-    features, labels, params = training
-    model = ModelParams.model_validate({**params.model.model_dump(), "kind": kind})
-    pipeline = build_pipeline(params.features, model).fit(features, labels)
+    features, _, params = training
+    pipeline = fitted
     classes = list(pipeline.classes_)
     positive = classes[0] if positive_first else classes[1]
     explainer = Explainer(pipeline, params.features.all, positive)
