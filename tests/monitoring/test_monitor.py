@@ -88,7 +88,7 @@ def test_corrections_match_their_definitions() -> None:
 
 
 def test_reading_ahead_keeps_the_order_raises_the_readers_error_and_stops_with_the_consumer() -> None:
-    assert list(logs.read_ahead(range(50), depth=2)) == list(range(50))
+    assert list(logs.read_ahead([range(30), range(30, 50)], depth=2)) == list(range(50))
 
     def failing() -> Iterator[int]:
         yield 1
@@ -96,7 +96,7 @@ def test_reading_ahead_keeps_the_order_raises_the_readers_error_and_stops_with_t
 
     received = []
     with pytest.raises(logs.UnusableLogError, match="line 2"):
-        received.extend(logs.read_ahead(failing()))
+        received.extend(logs.read_ahead([failing()]))
     assert received == [1]
 
     produced: list[int] = []
@@ -106,10 +106,35 @@ def test_reading_ahead_keeps_the_order_raises_the_readers_error_and_stops_with_t
             produced.append(number)
             yield number
 
-    ahead = logs.read_ahead(endless(), depth=2)
+    ahead = logs.read_ahead([endless()], depth=2)
     assert next(ahead) == 0
     ahead.close()
     assert len(produced) <= 4  # the one consumed, two queued, one waiting: then it stopped
+
+
+def test_reading_ahead_in_parallel_delivers_every_item_once_and_stops_every_worker() -> None:
+    sources = [range(start, start + 1000) for start in range(0, 5000, 1000)]
+    assert sorted(logs.read_ahead(sources, workers=3, depth=2)) == list(range(5000))
+
+    def failing() -> Iterator[int]:
+        yield -1
+        raise logs.UnusableLogError("p.jsonl.2, line 2: the line is not valid JSON")
+
+    with pytest.raises(logs.UnusableLogError, match="line 2"):
+        list(logs.read_ahead([range(100), failing(), range(100)], workers=2, depth=2))
+
+    produced: list[int] = []
+
+    def endless() -> Iterator[int]:
+        for number in itertools.count():
+            produced.append(number)
+            yield number
+
+    ahead = logs.read_ahead([endless(), endless()], workers=2, depth=2)
+    next(ahead)
+    ahead.close()
+    assert not any(t.name.startswith("lastmile-log-reader") for t in threading.enumerate())
+    assert len(produced) <= 5  # the one consumed, two queued, one waiting per worker: then they stopped
     assert not any(thread.name == "lastmile-log-reader" for thread in threading.enumerate())
 
 

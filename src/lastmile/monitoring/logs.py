@@ -19,7 +19,7 @@ import queue
 import re
 import threading
 import zlib
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, TypeVar
@@ -183,17 +183,24 @@ def read_batches(file: LogFile, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
             raise problem from None
 
 
-def read_ahead(items: Iterable[_T], depth: int = READ_AHEAD_BATCHES) -> Generator[_T, None, None]:
-    """`items`, produced by a background thread at most `depth` ahead of the consumer.
+def read_ahead(
+    sources: Sequence[Iterable[_T]], workers: int = 1, depth: int = READ_AHEAD_BATCHES
+) -> Generator[_T, None, None]:
+    """The items of `sources`, produced by `workers` background threads at most `depth` ahead.
 
     Arrow's streaming reader decodes a block in whichever thread asks for the next batch once its
     text has been read, so a consumer that folds each batch before asking again also does about
-    half the parsing itself, serially. Pulling batches here from a thread of their own lets the
-    parsing (which releases the GIL) run beside the folding. An exception in the producer is raised
-    in the consumer; a consumer that stops early stops the producer.
+    half the parsing itself, serially. Pulling batches here from threads of their own lets the
+    parsing (which releases the GIL) run beside the folding. With one worker the items come in
+    order, source after source; with more, each worker takes the next source not yet taken, and
+    the items of sources read at once interleave: for a consumer whose result does not depend on
+    the order. An exception in a worker is raised in the consumer; a consumer that stops early
+    stops the workers.
     """
     ready: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    untaken = iter(sources)
+    taking = threading.Lock()
 
     def offer(item: tuple[bool, Any]) -> bool:
         while not stop.is_set():
@@ -206,27 +213,44 @@ def read_ahead(items: Iterable[_T], depth: int = READ_AHEAD_BATCHES) -> Generato
 
     def produce() -> None:
         try:
-            for item in items:
-                if not offer((False, item)):
-                    return
+            while True:
+                with taking:
+                    source = next(untaken, None)
+                if source is None:
+                    break
+                items = iter(source)
+                try:
+                    for item in items:
+                        if not offer((False, item)):
+                            return
+                finally:
+                    if isinstance(items, Generator):
+                        items.close()  # its open file, now, in the thread that read it
         except BaseException as exc:  # handed to the consumer, raised there
             offer((True, exc))
             return
         offer((True, None))
 
-    producer = threading.Thread(target=produce, name="lastmile-log-reader", daemon=True)
-    producer.start()
+    threads = [
+        threading.Thread(target=produce, name=f"lastmile-log-reader-{n}", daemon=True)
+        for n in range(max(1, min(workers, len(sources))))
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        while True:
+        running = len(threads)
+        while running:
             done, value = ready.get()
-            if done:
-                if value is not None:
-                    raise value
-                return
-            yield value
+            if not done:
+                yield value
+            elif value is not None:
+                raise value
+            else:
+                running -= 1
     finally:
         stop.set()
-        producer.join()
+        for thread in threads:
+            thread.join()
 
 
 class _NotAPredictionError(Exception):

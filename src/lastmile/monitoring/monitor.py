@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lastmile.compute import available_cpus
 from lastmile.contract import ColumnSpec, Contract
 from lastmile.monitoring import logs, stats
 from lastmile.monitoring.profile import CategoryReference, NumericReference, Profile
@@ -360,13 +361,15 @@ def _of_version(
         yield batch.filter(same)
 
 
-def _all_batches(
+def _per_file(
     files: list[logs.LogFile], redacted: list[dict[str, str]], profile: Profile
-) -> Iterator[pa.RecordBatch]:
+) -> list[Iterator[pa.RecordBatch]]:
     numeric = [n for n, r in profile.features.items() if isinstance(r, NumericReference)]
     categorical = [n for n, r in profile.features.items() if isinstance(r, CategoryReference)]
-    for file, hidden in zip(files, redacted, strict=True):
-        yield from logs.read_batches(file, logs.log_schema(numeric, categorical, hidden))
+    return [
+        logs.read_batches(file, logs.log_schema(numeric, categorical, hidden))
+        for file, hidden in zip(files, redacted, strict=True)
+    ]
 
 
 def _redacted(per_file: list[dict[str, str]]) -> dict[str, str]:
@@ -401,9 +404,12 @@ def assess(
     last: Any = None
     records = 0
     others: Counter[str] = Counter()
-    # Closed when the loop ends or raises, so the reader thread never outlives the reading (a thread
-    # still inside Arrow at interpreter exit aborts the process instead of exiting 1 or 2).
-    with closing(logs.read_ahead(_all_batches(files, per_file, profile))) as parsed:
+    # Every count below is the same in any order of the batches, so the files (rotated every
+    # 100 MiB by the service) are read in parallel, except for `--last`, which needs the newest.
+    workers = 1 if window.last is not None else available_cpus()
+    # Closed when the loop ends or raises, so no reader thread outlives the reading (a thread still
+    # inside Arrow at interpreter exit aborts the process instead of exiting 1 or 2).
+    with closing(logs.read_ahead(_per_file(files, per_file, profile), workers)) as parsed:
         # Since a time, then of the profile's model, then the newest N of those.
         recent = _window(parsed, Window(since=window.since))
         batches = _of_version(recent, profile.model_version, others)
