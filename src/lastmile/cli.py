@@ -638,7 +638,9 @@ def init(
         outcome = instantiate.apply(root, answers, allow_dirty=allow_dirty, keep_generated=keep_generated)
         return instantiate.next_steps(outcome, answers)
 
-    typer.echo(_guard(run))
+    said = _guard(run)
+    if said:  # nothing in copier update's throwaway renders
+        typer.echo(said)
 
 
 @app.command()

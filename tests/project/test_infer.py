@@ -39,10 +39,12 @@ def test_draft_of_the_shipped_data_validates_it(tmp_path: Path, params: Params) 
     assert result.exit_code == 0, result.output
     drafted = load_contract(out)
     assert set(drafted.columns) == set(load_contract(ROOT / "contract.yaml").columns)
-    assert drafted.columns[params.target.column].kind == "category"
-    assert str(params.target.positive) in (
-        drafted.columns[params.target.column].values or []
-    )  # labels as text
+    target = drafted.columns[params.target.column]
+    if target.kind == "integer":  # whole-number labels keep their kind
+        assert target.min is not None and target.max is not None
+        assert target.min <= int(params.target.positive) <= target.max
+    else:
+        assert target.kind == "category" and str(params.target.positive) in (target.values or [])
     assert "# REVIEW" in out.read_text()
     report = _ingest_and_validate(
         params.model_copy(update={"data": params.data.model_copy(update={"source": source})}), out, tmp_path
@@ -72,6 +74,25 @@ def test_draft_of_awkward_data_validates_it(tmp_path: Path, params: Params, awkw
         update={
             "data": DataParams(source=str(awkward_csv), na_values=[""]),
             "target": TargetParams(column="churned", positive="yes"),
+        }
+    )
+    assert _ingest_and_validate(mine, contract_file, tmp_path)["passed"] is True
+
+
+def test_a_whole_number_target_is_drafted_as_integer(tmp_path: Path, params: Params) -> None:
+    """A 0/1 target drafted as text would make the service answer the label "1"; as `integer`, 1."""
+    source = tmp_path / "flags.csv"
+    source.write_text("size,flag\n" + "".join(f"{i},{int(i % 3 == 0)}\n" for i in range(120)))
+    draft = infer_source(str(source), "flag", na_values=[])
+    (target,) = [c for c in draft.columns if c.name == "flag"]
+    assert target.spec == {"kind": "integer", "min": 0, "max": 1}
+    assert draft.labels == ["0", "1"]
+    contract_file = tmp_path / "contract.yaml"
+    contract_file.write_text(draft.contract_yaml())
+    mine = params.model_copy(
+        update={
+            "data": DataParams(source=str(source), na_values=[]),
+            "target": TargetParams(column="flag", positive=1),
         }
     )
     assert _ingest_and_validate(mine, contract_file, tmp_path)["passed"] is True

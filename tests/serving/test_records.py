@@ -56,6 +56,19 @@ def test_nullable_and_unused_columns(record: type[BaseModel]):
         record.model_validate({**ROW, "flag": "yes"})  # booleans are JSON true/false only
 
 
+def test_integer_columns_take_whole_numbers_written_as_floats(record: type[BaseModel]):
+    """Many clients write every JSON number with a decimal point: 39.0 is the integer 39."""
+    assert record.model_validate({**ROW, "amount": 39.0}).amount == 39  # type: ignore[attr-defined]
+    assert type(record.model_validate({**ROW, "amount": 39.0}).amount) is int  # type: ignore[attr-defined]
+    for bad in (39.5, "39", True, float("inf")):
+        with pytest.raises(ValidationError) as raised:
+            record.model_validate({**ROW, "amount": bad})
+        (problem,) = describe_errors(raised.value)["problems"]
+        assert problem["field"] == "amount" and "valid integer" in problem["rule"], problem
+    with pytest.raises(ValidationError, match="less than or equal to 100"):
+        record.model_validate({**ROW, "amount": 101.0})
+
+
 def test_openapi_schema_uses_nullable_not_any_of(record: type[BaseModel]):
     properties = record.model_json_schema()["properties"]
     assert properties["colour"]["nullable"] is True

@@ -77,6 +77,43 @@ def prune(parent: CommentedMap, key: str, keep: Callable[[str], bool]) -> None:
         parent[key] = CommentedMap()  # ruamel would write an emptied block mapping on its own line
 
 
+def set_comment(node: CommentedMap, key: str, text: str) -> None:
+    """Make the end-of-line comment of `node[key]` say `text`, keeping the blank lines after it."""
+    token = node.ca.items.get(key, [None, None, None, None])[2]
+    if token is None:
+        node.yaml_add_eol_comment(text, key)
+        return
+    # The token runs from the comment (if any) to the next key: keep what follows its first line.
+    after = token.value.partition("\n")[2]
+    token.value = f"# {text}\n{after}"
+
+
+def replace(document: CommentedMap, key: str, node: CommentedMap) -> None:
+    """Put `node` at `document[key]`, keeping the comment lines that followed the old value (they
+    belong to the next section, but ruamel stores them on the old value's last key)."""
+    trailing = _last_comment(document.get(key))
+    document[key] = node
+    if trailing is not None:
+        parent, last = _last_key(node)
+        if parent is not None and parent.ca.items.get(last, [None, None, None])[2] is None:
+            parent.ca.items[last] = [None, None, trailing, None]
+
+
+def _last_key(node: Any) -> tuple[CommentedMap | None, Any]:
+    parent, last = None, None
+    while isinstance(node, CommentedMap) and node:
+        parent, last = node, next(reversed(node))
+        node = node[last]
+    return parent, last
+
+
+def _last_comment(node: Any) -> Any:
+    parent, last = _last_key(node)
+    if parent is None:
+        return None
+    return parent.ca.items.get(last, [None, None, None])[2]
+
+
 def section(document: CommentedMap, key: str) -> CommentedMap:
     node = document.get(key)
     if not isinstance(node, CommentedMap):

@@ -30,6 +30,41 @@ MOSTLY_NUMERIC = 0.5
 
 FeatureKind = Literal["numeric", "categorical"]
 
+# Whole cell values taken to mean "missing" when a new file is read for the first time
+# (`detect_reading`); empty cells always are. A file that uses one as a real value says so
+# with `lastmile init --na-values`.
+MISSING_MARKERS = ("?", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A")
+# A label suffix is detected when a label also appears with it (`>50K` and `>50K.`).
+LABEL_SUFFIXES = (".",)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a file is read (params.yaml `data:`): what `detect_reading` finds in a new file."""
+
+    na_values: list[str]
+    comment_prefix: str | None
+    label_suffix: str
+
+
+def detect_reading(source: str, target: str | None = None) -> Reading:
+    """The reading options a new file needs: the missing-value markers of `MISSING_MARKERS` it
+    holds (outside the target), and a label suffix when the target writes some labels with it
+    and without. Comment lines are not guessed: `--comment-prefix` declares them."""
+    frame = read_source(source, na_values=[])
+    markers = set()
+    for name, column in frame.items():
+        if name != target:
+            markers.update(set(column.dropna().str.strip().unique()) & set(MISSING_MARKERS))
+    suffix = ""
+    if target is not None and target in frame.columns:
+        labels = set(frame[target].dropna().str.strip())
+        for end in LABEL_SUFFIXES:
+            if any(label.removesuffix(end) in labels for label in labels if label.endswith(end)):
+                suffix = end
+                break
+    return Reading(na_values=sorted(markers), comment_prefix=None, label_suffix=suffix)
+
 
 class InferenceError(LastmileError):
     """The table cannot be drafted into a contract as it is."""
@@ -139,6 +174,20 @@ def _category(name: str, column: pd.Series, max_categories: int) -> ColumnDraft:
     return ColumnDraft(name, {"kind": "category", "values": values}, feature, review)
 
 
+def _target(name: str, typed: pd.Series, labels: list[str]) -> ColumnDraft:
+    """The target keeps its kind: whole-number labels (0/1) are declared `integer`, so the model,
+    the service's answers and the reports give them back as numbers; any other labels are text."""
+    if str(typed.dtype) == "Int64":
+        low, high = int(typed.min()), int(typed.max())
+        return ColumnDraft(
+            name,
+            {"kind": "integer", "min": low, "max": high},
+            None,
+            [f"the target: whole-number labels {labels}, answered as numbers; `category` answers text"],
+        )
+    return ColumnDraft(name, {"kind": "category", "values": labels}, None, ["the target: labels as text"])
+
+
 def _untypable(name: str, raw: pd.Series) -> str | None:
     """Why a column fits no kind, or None. A text column that is mostly numbers is a numeric
     column with stray entries: guessing either kind would hide them."""
@@ -203,12 +252,7 @@ def infer(
     for label, column in typed.items():
         name = str(label)
         if name == target:
-            draft = ColumnDraft(
-                name,
-                {"kind": "category", "values": label_list},
-                None,
-                ["the target: labels as text, as `ingest` reads them"],
-            )
+            draft = _target(name, typed[target], label_list)
         elif pd.api.types.is_numeric_dtype(column.dtype):
             draft = _numeric(name, column, margin)
         else:

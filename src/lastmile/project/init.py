@@ -11,6 +11,7 @@ same answers it changes nothing: a reviewed contract, tuned gates and a trained 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ from lastmile.data import read_source, write_text
 from lastmile.errors import LastmileError
 from lastmile.params import DataParams, Params, ProjectParams, load_params
 from lastmile.project import config
-from lastmile.project.infer import Draft, infer_source
+from lastmile.project.infer import Draft, detect_reading, infer_source
 
 DATA_DIR = Path("data")
 # What the example's runs left behind: committed reports and lock, and the ignored outputs.
@@ -40,6 +41,12 @@ GENERATED = [
     paths.TRAIN_TABLE,
     paths.TEST_TABLE,
 ]
+# params.yaml's comments on the reading options, once they describe the project's own file.
+DATA_COMMENTS = {
+    "na_values": 'cell values that mean "missing" (empty cells always do)',
+    "comment_prefix": "lines starting with this are skipped (null: none)",
+    "label_suffix": 'stripped from the end of labels ("": none)',
+}
 _GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+)/")
 
 
@@ -71,6 +78,7 @@ class Outcome:
     in_git: bool
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)  # the previous data source, no longer read
     draft: Draft | None = None
 
 
@@ -161,6 +169,39 @@ def adopt_source(root: Path, source: str, *, copy: bool) -> str:
     return str(adopted)
 
 
+def updated_project() -> Path | None:
+    """The project a `copier update` is for, when this runs as its task, else None.
+
+    copier renders the template twice in throwaway folders (the old and the new version, with the
+    project's answers) besides the project itself, running init in each. Those folders hold
+    nothing of the project's own, so its data is found in the folder `copier update` was started
+    from, as the shell records it ($PWD): the project (docs/making-it-yours.md).
+    """
+    if os.environ.get("COPIER_OPERATION") != "update" or not os.environ.get("PWD"):
+        return None
+    return Path(os.environ["PWD"])
+
+
+def locate_source(root: Path, source: str) -> str:
+    """`source` as given, or, during `copier update`, where the project keeps it.
+
+    The answers record the data source as first given (an absolute path, often a download folder),
+    but init copied it into the project's data/: the copy is what an update reads, wherever the
+    original went (moved, deleted, another machine).
+    """
+    project = updated_project()
+    if project is None or "://" in source or Path(_readable(root, source)).is_file():
+        return source
+    path = Path(source).expanduser()
+    for candidate in (project / path, project / DATA_DIR / path.name):
+        if candidate.is_file():
+            return str(candidate.resolve())
+    raise InitError(
+        f"Data source not found: {source}, nor in {project / DATA_DIR} (copier update reads it from the "
+        "project: run `copier update` from the project's folder, where data/ holds it)."
+    )
+
+
 def _readable(root: Path, source: str) -> str:
     """Where to read `source` from: relative paths are relative to the project, as in dvc.yaml."""
     if "://" in source or Path(source).is_absolute():
@@ -169,11 +210,27 @@ def _readable(root: Path, source: str) -> str:
 
 
 def _reading(
-    data: DataParams, na_values: list[str] | None, comment_prefix: str | None, label_suffix: str | None
+    current: DataParams,
+    source: str,
+    read_from: str,
+    target: str | None,
+    given: tuple[list[str] | None, str | None, str | None],
 ) -> DataParams:
-    """params.yaml's reading options, with those given replacing them."""
-    given = {"na_values": na_values, "comment_prefix": comment_prefix, "label_suffix": label_suffix}
-    return data.model_copy(update={key: value for key, value in given.items() if value is not None})
+    """How to read `source` (as params.yaml names it; read from `read_from`): params.yaml's options
+    for the file it already names, else what `detect_reading` finds in the new file (not the
+    example's quirks); options given replace either."""
+    data = current
+    if source != current.source:
+        found = detect_reading(read_from, target)
+        data = DataParams(
+            source=source,
+            na_values=found.na_values,
+            comment_prefix=found.comment_prefix,
+            label_suffix=found.label_suffix,
+        )
+    na_values, comment_prefix, label_suffix = given
+    given_options = {"na_values": na_values, "comment_prefix": comment_prefix, "label_suffix": label_suffix}
+    return data.model_copy(update={key: value for key, value in given_options.items() if value is not None})
 
 
 def describe_target(target: str, positive: str, source: str) -> str:
@@ -222,14 +279,17 @@ def _set_project(document: CommentedMap, project: ProjectParams) -> None:
             node[key] = value
 
 
-def _set_data(document: CommentedMap, answers: Answers) -> None:
+def _set_data(document: CommentedMap, answers: Answers, reading: DataParams, *, new_source: bool) -> None:
     data = config.section(document, "data")
     data["source"] = answers.source
-    if answers.na_values is not None:
-        data["na_values"] = config.flow_list(answers.na_values)
-    for key, value in (("comment_prefix", answers.comment_prefix), ("label_suffix", answers.label_suffix)):
-        if value is not None:
+    if list(data.get("na_values", [])) != reading.na_values:
+        data["na_values"] = config.flow_list(reading.na_values)
+    for key, value in (("comment_prefix", reading.comment_prefix), ("label_suffix", reading.label_suffix)):
+        if data.get(key) != value:
             data[key] = value
+    if new_source:  # the old comments described the old file's quirks
+        for key, comment in DATA_COMMENTS.items():
+            config.set_comment(data, key, comment)
     target = config.section(document, "target")
     target["column"] = answers.target
     target["positive"] = answers.positive
@@ -247,7 +307,7 @@ def _set_features(document: CommentedMap, draft: Draft, sensitive: list[str]) ->
     slices = config.section(config.section(document, "evaluation"), "slices")
     slices["bands"] = CommentedMap()
     slices["columns"] = config.flow_list([])
-    document["gates"] = config.parse(FIRST_GATES.format(fairness=_fairness_text(sensitive)))
+    config.replace(document, "gates", config.parse(FIRST_GATES.format(fairness=_fairness_text(sensitive))))
 
 
 def _set_sensitive(document: CommentedMap, sensitive: list[str]) -> None:
@@ -262,6 +322,23 @@ def _set_sensitive(document: CommentedMap, sensitive: list[str]) -> None:
     for feature in sensitive:
         if feature not in fairness:
             fairness.update(config.parse(FIRST_FAIRNESS.format(feature=feature)))
+
+
+def _retire_source(root: Path, old: str, new: str) -> list[str]:
+    """The data file params.yaml named before (the example's, after the template), when the project
+    moves to another: nothing reads it any more. Its notes in data/README.md go with it."""
+    if old == new or "://" in old or Path(old).is_absolute():
+        return []
+    path = root / old
+    if not path.is_file() or not path.resolve().is_relative_to((root / DATA_DIR).resolve()):
+        return []
+    path.unlink()
+    removed = [old]
+    notes = root / DATA_DIR / "README.md"
+    if notes.is_file() and Path(old).name in notes.read_text(encoding="utf-8"):
+        notes.unlink()
+        removed.append(str(DATA_DIR / "README.md"))
+    return removed
 
 
 def _reset_generated(root: Path) -> list[str]:
@@ -305,7 +382,14 @@ def apply(
         else current.project.description
     )
     project = _project(answers, description)  # validates the names before anything is read or written
-    reading = _reading(current.data, answers.na_values, answers.comment_prefix, answers.label_suffix)
+    new_source = answers.source != current.data.source
+    reading = _reading(
+        current.data,
+        answers.source,
+        _readable(root, given_source),
+        answers.target,
+        (answers.na_values, answers.comment_prefix, answers.label_suffix),
+    )
     draft = infer_source(
         _readable(root, given_source),
         answers.target,
@@ -318,7 +402,7 @@ def apply(
 
     document = config.load(params_file)
     _set_project(document, project)
-    _set_data(document, answers)
+    _set_data(document, answers, reading, new_source=new_source)
     if data_changed:
         _set_features(document, draft, answers.sensitive)
     else:
@@ -346,14 +430,33 @@ def apply(
             outcome.written.append(str(paths.CONTRACT))
         if not keep_generated:
             outcome.removed = _reset_generated(root)
+    if new_source:
+        outcome.retired = _retire_source(root, current.data.source, answers.source)
     return outcome
 
 
 def next_steps(outcome: Outcome, answers: Answers) -> str:
+    """What init did and what to do next; during `copier update`, the update's own steps, said once
+    (in the project, not in copier's throwaway renders: an empty string there)."""
+    if updated_project() is not None:
+        if not outcome.in_git:
+            return ""
+        return "\n".join(
+            [
+                f"lastmile init: the configuration of {answers.name} rewritten for the merge",
+                "",
+                "Next steps, once copier has merged:",
+                "  1. git diff                 # review the template's changes; resolve any conflict markers",
+                "  2. make run                  # if params.yaml, contract.yaml or the code changed",
+                "  3. make test",
+                "  4. git add -A && git commit -m 'Update from the template'",
+            ]
+        )
     lines = []
-    if outcome.written or outcome.removed:
+    if outcome.written or outcome.removed or outcome.retired:
         lines += [f"wrote {name}" for name in outcome.written]
         lines += [f"removed {name} (generated by the example's runs)" for name in outcome.removed]
+        lines += [f"removed {name} (the previous data: nothing reads it now)" for name in outcome.retired]
     else:
         lines.append("nothing to change: the configuration already says this")
     reviews = sum(bool(c.review) for c in outcome.draft.columns) if outcome.draft else 0
@@ -390,7 +493,7 @@ def ask(
     na_values = (
         None if given.get("na_values") is None else [v.strip() for v in str(given["na_values"]).split(",")]
     )
-    reading = _reading(current.data, na_values, given.get("comment_prefix"), given.get("label_suffix"))
+    options = (na_values, given.get("comment_prefix"), given.get("label_suffix"))
 
     def answer(key: str, question: str, default: str) -> str:
         value = given.get(key)
@@ -399,12 +502,15 @@ def ask(
     name = slug(answer("name", "Project name (lower case, dashes)", slug(root.resolve().name)))
     owner = answer("github_owner", "GitHub owner (user or organisation)", origin_owner(root))
     image = answer("image", "Serving image", f"ghcr.io/{owner.lower()}/{name}" if owner else "")
-    source = answer("source", "Data source (CSV path or URL)", current.data.source)
+    source = locate_source(root, answer("source", "Data source (CSV path or URL)", current.data.source))
     draft = None
     if given.get("target") is None or given.get("positive") is None:
+        params_source = adopt_source(root, source, copy=False)
+        reading = _reading(current.data, params_source, _readable(root, source), None, options)
         columns = _columns(root, source, reading.na_values, reading.comment_prefix)
         default_target = current.target.column if current.target.column in columns else columns[-1]
         target = answer("target", f"Target column, one of {columns}", default_target)
+        reading = _reading(current.data, params_source, _readable(root, source), target, options)
         draft = infer_source(
             _readable(root, source),
             target,

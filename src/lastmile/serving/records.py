@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -22,6 +23,7 @@ from pydantic import (
     WithJsonSchema,
     create_model,
 )
+from pydantic_core import PydanticCustomError
 
 from lastmile.contract import ColumnSpec, Contract
 
@@ -36,14 +38,27 @@ class RecordBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _whole_number(value: Any) -> Any:
+    """A float with no fractional part is the whole number it writes (`127.0` is 127): JSON has one
+    number type and many clients write every number with a decimal point. Any other float is refused."""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise PydanticCustomError(
+                "int_from_float", "Input should be a valid integer, got a number with a fractional part"
+            )
+        return int(value)
+    return value
+
+
 def _field_type(spec: ColumnSpec) -> Any:
-    """The Python type a column accepts: strict numbers (no "42" for 42), categories as literals."""
+    """The Python type a column accepts: strict numbers (no "42" for 42, nor 42.5 for an integer),
+    categories as literals."""
     if spec.kind == "category":
         if spec.values is None:
             return Annotated[str, Field(min_length=1)]
         return Literal[tuple(spec.values)]
     if spec.kind == "integer":
-        return Annotated[StrictInt, Field(ge=spec.min, le=spec.max)]
+        return Annotated[StrictInt, BeforeValidator(_whole_number), Field(ge=spec.min, le=spec.max)]
     if spec.kind == "boolean":
         return StrictBool
     return Annotated[StrictFloat, Field(ge=spec.min, le=spec.max, allow_inf_nan=False)]
