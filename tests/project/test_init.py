@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from lastmile.cli import app
 from lastmile.contract import load_contract
 from lastmile.params import load_params
-from lastmile.project.init import DATA_COMMENTS
+from lastmile.project.init import DATA_COMMENTS, SLICES_COMMENTS
 from tests.conftest import ROOT, _copy_repo, git_add_commit, run
 
 
@@ -129,6 +129,8 @@ def test_init_on_new_data_reads_it_as_written_and_drops_the_old_data(repo_copy: 
     for key, comment in DATA_COMMENTS.items():
         (line,) = [line for line in data_lines.splitlines() if line.strip().startswith(f"{key}:")]
         assert line.endswith(f"# {comment}"), line
+    slices_lines = text.split("\n  slices:", 1)[1].splitlines()[1:3]
+    assert [line.split("# ", 1)[1] for line in slices_lines] == list(SLICES_COMMENTS.values())
     # The comments introducing the sections after `gates:` (which init rewrites) stay.
     for key in ("monitor",):
         if f"\n{key}:" in text_before:

@@ -47,6 +47,10 @@ DATA_COMMENTS = {
     "comment_prefix": "lines starting with this are skipped (null: none)",
     "label_suffix": 'stripped from the end of labels ("": none)',
 }
+SLICES_COMMENTS = {
+    "bands": "numeric column -> band edges: `x: [10, 20]` gives <10, 10-19, 20+",
+    "columns": "extra categorical columns to slice by, e.g. [a_column]",
+}
 _GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+)/")
 
 
@@ -307,6 +311,8 @@ def _set_features(document: CommentedMap, draft: Draft, sensitive: list[str]) ->
     slices = config.section(config.section(document, "evaluation"), "slices")
     slices["bands"] = CommentedMap()
     slices["columns"] = config.flow_list([])
+    for key, comment in SLICES_COMMENTS.items():  # the example's named its columns
+        config.set_comment(slices, key, comment)
     config.replace(document, "gates", config.parse(FIRST_GATES.format(fairness=_fairness_text(sensitive))))
 
 
