@@ -75,3 +75,41 @@ def test_evaluation_and_gate_settings_do_not_change_the_version(
     evaluation = params.evaluation.model_copy(update={"seed": 7})
     changed = params.model_copy(update={"gates": gates, "evaluation": evaluation})
     assert train.run(changed, table=train_table, out=tmp_path / "b").model_version == first.model_version
+
+
+def test_a_target_with_more_labels_is_learned_as_the_positive_against_the_rest(
+    tmp_path: Path, params: Params, train_table: Path
+) -> None:
+    """Three species, one positive: a binary model answering the positive label or "not <positive>"."""
+    frame = pd.read_parquet(train_table)
+    column, positive = params.target.column, str(params.target.positive)
+    labels = frame[column].astype(str)
+    others = labels[labels != positive]
+    labels.loc[others.index[::2]] = "other " + others.iloc[::2]  # a third label, and more
+    frame[column] = labels
+    table = tmp_path / "three.parquet"
+    frame.to_parquet(table)
+    text = params.model_copy(update={"target": params.target.model_copy(update={"positive": positive})})
+    info = train.run(text, table=table, out=tmp_path / "m")
+    assert sorted(info.classes) == sorted([positive, f"not {positive}"])
+    assert info.negative == f"not {positive}"
+    pipeline, _ = load_model(tmp_path / "m")
+    assert sorted(pipeline.classes_) == sorted(info.classes)
+    proba = positive_proba(pipeline, frame[params.features.all].head(20), positive)
+    assert proba.shape == (20,)
+
+
+def test_whole_number_labels_beyond_two_say_to_declare_them_text(
+    tmp_path: Path, params: Params, train_table: Path
+) -> None:
+    frame = pd.read_parquet(train_table)
+    column = params.target.column
+    frame[column] = pd.array([i % 3 for i in range(len(frame))], dtype="Int64")
+    table = tmp_path / "grades.parquet"
+    frame.to_parquet(table)
+    graded = params.model_copy(update={"target": params.target.model_copy(update={"positive": 2})})
+    with pytest.raises(
+        LastmileError, match=r"3 whole-number labels \(\[2, 0, 1\]\).*declare the target as text"
+    ):
+        train.run(graded, table=table, out=tmp_path / "m")
+    assert not (tmp_path / "m").exists()

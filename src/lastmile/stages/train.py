@@ -50,6 +50,26 @@ def decision_threshold(
     return choose_threshold(rule, y_train, proba)
 
 
+def one_against_the_rest(labels: pd.Series, positive: Label, column: str) -> pd.Series:
+    """The labels the model learns: the positive label against every other one.
+
+    A target with more than two labels (species Adelie, Chinstrap, Gentoo) is learned as the positive
+    label against `"not <positive>"`, one class: the model, its explanations and its answers stay
+    binary, as every metric, gate and report assumes (docs/your-data.md).
+    """
+    others = sorted({native(label) for label in labels.dropna().unique()} - {positive}, key=str)
+    if len(others) <= 1:
+        return labels
+    if not isinstance(positive, str):
+        raise LastmileError(
+            f"The target column '{column}' has {len(others) + 1} whole-number labels "
+            f"({[positive, *others]}): "
+            f'Lastmile learns one label against the others, answered as the text "not {positive}", so '
+            f"declare the target as text in contract.yaml (`{{kind: category, values: [...]}}`)."
+        )
+    return labels.where(labels == positive, f"not {positive}")
+
+
 def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL_DIR) -> ModelInfo:
     frame = read_table(table)
     missing = [c for c in [*params.features.all, params.target.column] if c not in frame.columns]
@@ -65,6 +85,7 @@ def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL
         )
     if pd.api.types.is_bool_dtype(labels):
         labels = labels.astype(bool)  # pandas' nullable booleans: scikit-learn wants numpy's
+    labels = one_against_the_rest(labels, positive, params.target.column)
     data_hash = frame_hash(frame)
     pipeline = build_pipeline(params.features, params.model)
     threshold = decision_threshold(params, pipeline, features, labels, positive)
