@@ -280,3 +280,23 @@ def test_init_asks_for_what_is_not_given(
         "0",
         [],
     )
+
+
+def test_init_proposes_no_sensitive_feature_for_new_data(
+    repo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New data with columns named like the old sensitive features: none is proposed (Enter keeps none)."""
+    before = load_params(repo_copy / "params.yaml")
+    names = [*before.features.sensitive, "mass"]
+    rows = [",".join([*names, "kind"])]
+    rows += [
+        ",".join([*[f"g{i % 2}" for _ in before.features.sensitive], str(i), "ab"[i % 2]]) for i in range(120)
+    ]
+    (repo_copy / "data" / "other.csv").write_text("\n".join(rows) + "\n")
+    git_add_commit(repo_copy, "other data")
+    monkeypatch.chdir(repo_copy)
+    answers = "other\n\n\ndata/other.csv\nkind\nb\n\n\n"
+    result = CliRunner().invoke(app, ["init"], input=answers)
+    assert result.exit_code == 0, result.output
+    assert "Sensitive features (comma-separated; empty for none) []" in result.output
+    assert load_params(repo_copy / "params.yaml").features.sensitive == []

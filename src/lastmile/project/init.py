@@ -530,9 +530,10 @@ def ask(
         positive = answer("positive", f"Positive label, one of {draft.labels}", positive_default)
     else:
         target, positive = str(given["target"]), str(given["positive"])
-    sensitive_default = ",".join(
-        f for f in current.features.sensitive if draft is None or f in draft.features("categorical")
-    )
+    # Which features are sensitive is a choice about the data at hand: the previous data's choice
+    # is proposed only for the same file (a column of the same name may mean something else).
+    same_source = adopt_source(root, source, copy=False) == current.data.source
+    sensitive_default = ",".join(current.features.sensitive) if same_source else ""
     sensitive = answer("sensitive", "Sensitive features (comma-separated; empty for none)", sensitive_default)
     same_data = (source, target, positive) == (
         current.data.source,
