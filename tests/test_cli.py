@@ -1,11 +1,13 @@
 """The `lastmile` command as users run it: help everywhere, clean errors, exit codes."""
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run, set_source
+from tests.conftest import ROOT, run, set_source
 
 COMMANDS = ["check", "ingest", "validate", "split", "train", "evaluate", "summary"]
 
@@ -36,6 +38,26 @@ def test_unexpected_errors_point_to_debug(tmp_path: Path) -> None:
 def test_summary_after_a_run(trained_repo: Path) -> None:
     out = run(["lastmile", "summary"], cwd=trained_repo).stdout
     assert "roc_auc" in out and "models/" in out and "Next:" in out
+
+
+def test_the_summarys_next_commands_work_as_printed_in_a_new_shell(
+    trained_repo: Path, tmp_path: Path
+) -> None:
+    """The shell commands `make run` ends with, run in order in a shell whose PATH has no .venv/bin
+    (`make` targets aside: `make serve` blocks, `make test` is this suite)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(trained_repo, repo, symlinks=True)
+    (repo / ".venv").symlink_to(ROOT / ".venv")
+    out = run(["lastmile", "summary"], cwd=repo).stdout
+    commands = [
+        line.strip().split("   ")[0] for line in out.split("Next:\n", 1)[1].splitlines() if line.strip()
+    ]
+    shell = [command for command in commands if not command.startswith("make ")]
+    assert any(command.startswith("dvc exp run") for command in shell), commands
+    fresh = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "PATH")}
+    fresh["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if ".venv" not in p)
+    result = run(["bash", "-c", " && ".join(["set -e", *shell])], cwd=repo, env=fresh, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_summary_before_a_run_says_what_to_do(tmp_path: Path) -> None:

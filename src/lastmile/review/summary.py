@@ -56,8 +56,10 @@ def render() -> str:
         "",
         "Next:",
         "  make serve                                 serve the model on 127.0.0.1:3000",
-        "  .venv/bin/dvc exp run -S model.kind=logistic_regression   try a change; `make report` compares",
-        "  .venv/bin/dvc metrics show                 the metrics (`dvc plots show`: the curves)",
+        # The stages call `lastmile`: `.venv/bin/dvc exp run` alone fails with "lastmile: command not found".
+        "  source .venv/bin/activate                  in a new shell: puts dvc and lastmile on PATH",
+        "  dvc exp run -S model.kind=logistic_regression   try a change; `make report` compares",
+        "  dvc metrics show                           the metrics (`dvc plots show`: the curves)",
         "  make test                                  lint, type-check and run the tests",
     ]
     return "\n".join(lines)
