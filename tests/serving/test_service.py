@@ -657,8 +657,10 @@ def test_explanations_reproduce_the_models_log_odds(
     body = response.json()
     assert body["model_version"] == metadata.model_version
     frame = pd.DataFrame(sent).astype(batch.dtypes.to_dict())
-    log_odds = pipeline.decision_function(frame)  # the positive label is classes_[1] here
-    assert list(pipeline.classes_).index(metadata.target.positive) == 1
+    # decision_function is the log-odds of classes_[1]; the explanations are the positive label's
+    # (classes_[0] when it sorts first: "Adelie" before "not Adelie").
+    sign = 1.0 if list(pipeline.classes_).index(metadata.target.positive) == 1 else -1.0
+    log_odds = sign * pipeline.decision_function(frame)
     for record, explanation, expected in zip(sent, body["explanations"], log_odds, strict=True):
         contributions = explanation["contributions"]
         total = explanation["base_value"] + sum(c["contribution"] for c in contributions)
