@@ -89,12 +89,32 @@ def raw_lines(params: Params) -> list[str]:
 
 @pytest.fixture(scope="session")
 def sample_source(tmp_path_factory: pytest.TempPathFactory, raw_lines: list[str]) -> Path:
-    """A seeded random sample of the data source (same format, quirks included), for fast real runs."""
-    body = raw_lines[1:]
-    rows = pd.Series(body).sample(n=min(SAMPLE_ROWS, len(body)), random_state=7).tolist()
+    """A seeded random sample of `SAMPLE_ROWS` rows of the data source (same format, quirks included).
+
+    A smaller source is drawn with replacement: a bootstrap of its rows, the same population, so the
+    tests that need a few hundred held-out rows (drift power, the drift demo, the monitor's windows)
+    run on a small project's data too instead of skipping.
+    """
     path = tmp_path_factory.mktemp("source") / "sample.csv"
-    path.write_text("\n".join([raw_lines[0], *rows]) + "\n", encoding="utf-8")
+    path.write_text("\n".join([raw_lines[0], *sample_lines(raw_lines[1:])]) + "\n", encoding="utf-8")
     return path
+
+
+def sample_lines(body: list[str], rows: int = SAMPLE_ROWS) -> list[str]:
+    """`rows` lines of `body` drawn at random (seeded): with replacement when it has fewer."""
+    return pd.Series(body).sample(n=rows, replace=len(body) < rows, random_state=7).tolist()
+
+
+# A real model that learns nothing, on any data: no leaf may hold fewer rows than there are, so no
+# tree splits and every row gets the training base rate's score (ROC AUC 0.5, one class predicted).
+# For tests that need a model worse than any the project trains: a weakened one (fewer, smaller
+# trees) can still rank a small, easy test split perfectly.
+LEARNS_NOTHING_PARAMS: dict[str, object] = {
+    "model.kind": "hist_gradient_boosting",
+    "model.hist_gradient_boosting.min_samples_leaf": 1_000_000_000,
+}
+# The same as `dvc exp run` arguments.
+LEARNS_NOTHING = [arg for key, value in LEARNS_NOTHING_PARAMS.items() for arg in ("-S", f"{key}={value}")]
 
 
 def first_record(table: pd.DataFrame, features: list[str]) -> dict[str, Any]:

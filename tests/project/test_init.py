@@ -266,8 +266,11 @@ def test_init_asks_for_what_is_not_given(
     shutil.copy(breast_cancer_csv, repo_copy / "data" / "cells.csv")
     git_add_commit(repo_copy, "my data")
     monkeypatch.chdir(repo_copy)
-    # Name, owner, image (default), source, target, positive (default: the rarer label), sensitive,
-    # description (its own words).
+    # The default positive label: the project's own when the new target has it (a project on other
+    # 0/1 data keeps its "1"), else the rarer label ("0": 212 of 569 rows).
+    current = load_params(repo_copy / "params.yaml").target.positive
+    positive_default = current if current in ("1", "0") else "0"
+    # Name, owner, image (default), source, target, positive (default), sensitive, description.
     answers = "cells\nacme\n\ndata/cells.csv\ntarget\n\n\nFlags cells to look at twice.\n"
     result = CliRunner().invoke(app, ["init"], input=answers)
     assert result.exit_code == 0, result.output
@@ -277,7 +280,7 @@ def test_init_asks_for_what_is_not_given(
     assert params.project.description == "Flags cells to look at twice."
     assert (params.data.source, params.target.positive, params.features.sensitive) == (
         "data/cells.csv",
-        "0",
+        positive_default,
         [],
     )
 

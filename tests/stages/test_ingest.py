@@ -7,6 +7,7 @@ from lastmile.data import read_json
 from lastmile.errors import LastmileError
 from lastmile.params import Params
 from lastmile.stages import ingest
+from tests.conftest import SAMPLE_ROWS
 
 
 def _with_source(params: Params, source: Path) -> Params:
@@ -14,13 +15,12 @@ def _with_source(params: Params, source: Path) -> Params:
 
 
 def test_ingest_types_labels_and_summary(
-    tmp_path: Path, params: Params, contract, sample_source: Path, raw_lines: list[str]
+    tmp_path: Path, params: Params, contract, sample_source: Path
 ) -> None:
     out, summary_path = tmp_path / "raw.parquet", tmp_path / "summary.json"
     summary = ingest.run(_with_source(params, sample_source), out=out, summary=summary_path)
     frame = pd.read_parquet(out)
-    rows = min(3000, len(raw_lines) - 1)
-    assert len(frame) == summary["rows"] == sum(summary["class_counts"].values()) == rows
+    assert len(frame) == summary["rows"] == sum(summary["class_counts"].values()) == SAMPLE_ROWS
     for name, spec in contract.columns.items():
         if spec.kind in ("integer", "number"):
             assert pd.api.types.is_numeric_dtype(frame[name]), name

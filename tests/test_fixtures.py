@@ -1,0 +1,46 @@
+"""The shared fixtures hold on any project's data, however small (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from lastmile.data import read_table
+from lastmile.model import load_model, positive_proba
+from lastmile.params import Params, load_params
+from lastmile.stages import ingest, train
+from tests.conftest import LEARNS_NOTHING_PARAMS, ROOT, SAMPLE_ROWS, sample_lines
+
+
+def test_a_source_smaller_than_the_sample_is_drawn_with_replacement(raw_lines: list[str]) -> None:
+    small = raw_lines[1:151]  # a project of 150 rows, from this project's own data
+    drawn = sample_lines(small)
+    assert len(drawn) == SAMPLE_ROWS and set(drawn) <= set(small)
+    larger = sample_lines(small, rows=100)  # drawn without replacement: no row more often than it is
+    assert len(larger) == 100 and not Counter(larger) - Counter(small)
+
+
+def _learning_nothing(tmp_path: Path, sample_source: Path) -> Params:
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    raw["data"]["source"] = str(sample_source)
+    for dotted, value in LEARNS_NOTHING_PARAMS.items():
+        *parents, key = dotted.split(".")
+        node = raw
+        for part in parents:
+            node = node[part]
+        node[key] = value
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return load_params(path)
+
+
+def test_the_model_that_learns_nothing_scores_every_row_alike(tmp_path: Path, sample_source: Path) -> None:
+    params = _learning_nothing(tmp_path, sample_source)
+    table = tmp_path / "table.parquet"
+    ingest.run(params, out=table, summary=tmp_path / "summary.json")
+    train.run(params, table=table, out=tmp_path / "models")
+    pipeline, info = load_model(tmp_path / "models")
+    scores = positive_proba(pipeline, read_table(table)[params.features.all], info.target.positive)
+    assert len(set(scores.round(12).tolist())) == 1
