@@ -29,7 +29,7 @@ from lastmile.monitoring.shifts import (
 )
 from lastmile.params import load_params
 from tests.conftest import ROOT
-from tests.monitoring.conftest import Watched
+from tests.monitoring.conftest import Watched, distinct_rows, fair_resample
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +45,12 @@ def _resamples(
     tmp_path: Path,
     change: Callable[[pd.DataFrame, np.random.Generator], tuple[pd.DataFrame, np.ndarray | None]],
 ) -> list[Assessment]:
-    if len(watched.held_out) < WINDOW // 2:
+    if not fair_resample(watched, WINDOW):
         # Windows drawn with replacement from far fewer rows repeat each several times, and the tests
         # would count every repeat as independent evidence: significance that is not there.
         pytest.skip(
-            f"the test split has {len(watched.held_out):,} rows: drift power needs at least "
-            f"{WINDOW // 2} held-out records to draw windows of {WINDOW} from"
+            f"the test split has {distinct_rows(watched.held_out, watched.params.features.all):,} "
+            f"different rows: drift power needs at least {WINDOW // 2} to draw windows of {WINDOW} from"
         )
     results = []
     for seed in range(RESAMPLES):
