@@ -89,20 +89,17 @@ def raw_lines(params: Params) -> list[str]:
 
 @pytest.fixture(scope="session")
 def sample_source(tmp_path_factory: pytest.TempPathFactory, raw_lines: list[str]) -> Path:
-    """A seeded random sample of `SAMPLE_ROWS` rows of the data source (same format, quirks included).
-
-    A smaller source is drawn with replacement: a bootstrap of its rows, the same population, so the
-    tests that need a few hundred held-out rows (drift power, the drift demo, the monitor's windows)
-    run on a small project's data too instead of skipping.
-    """
+    """A seeded random sample of the data source (same format, quirks included), for fast real runs."""
     path = tmp_path_factory.mktemp("source") / "sample.csv"
     path.write_text("\n".join([raw_lines[0], *sample_lines(raw_lines[1:])]) + "\n", encoding="utf-8")
     return path
 
 
 def sample_lines(body: list[str], rows: int = SAMPLE_ROWS) -> list[str]:
-    """`rows` lines of `body` drawn at random (seeded): with replacement when it has fewer."""
-    return pd.Series(body).sample(n=rows, replace=len(body) < rows, random_state=7).tolist()
+    """Up to `rows` lines of `body` drawn at random (seeded), never twice: a row repeated in the
+    sample would sit on both sides of the split and of the cross-validation folds (a model scored
+    on rows it was trained on)."""
+    return pd.Series(body).sample(n=min(rows, len(body)), random_state=7).tolist()
 
 
 # A real model that learns nothing, on any data: no leaf may hold fewer rows than there are, so no
