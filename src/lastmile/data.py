@@ -258,3 +258,23 @@ def read_table(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     except FileNotFoundError as exc:
         raise LastmileError(f"{path} not found: run the earlier pipeline stages (`dvc repro`).") from exc
+
+
+def one_against_the_rest(labels: pd.Series, positive: Label, column: str) -> pd.Series:
+    """The labels the model learns: the positive label against every other one.
+
+    A target with more than two labels (species Adelie, Chinstrap, Gentoo) is learned as the positive
+    label against `"not <positive>"`, one class: the model, its explanations and its answers stay
+    binary, as every metric, gate and report assumes (docs/your-data.md).
+    """
+    others = sorted({native(label) for label in labels.dropna().unique()} - {positive}, key=str)
+    if len(others) <= 1:
+        return labels
+    if not isinstance(positive, str):
+        raise LastmileError(
+            f"The target column '{column}' has {len(others) + 1} whole-number labels "
+            f"({[positive, *others]}): "
+            f'Lastmile learns one label against the others, answered as the text "not {positive}", so '
+            f"declare the target as text in contract.yaml (`{{kind: category, values: [...]}}`)."
+        )
+    return labels.where(labels == positive, f"not {positive}")

@@ -98,6 +98,15 @@ def test_a_whole_number_target_is_drafted_as_integer(tmp_path: Path, params: Par
     assert _ingest_and_validate(mine, contract_file, tmp_path)["passed"] is True
 
 
+def test_more_than_two_whole_number_labels_are_drafted_as_text(tmp_path: Path) -> None:
+    """Learned as one label against "not <label>", a text label: only a text target can say that."""
+    source = tmp_path / "grades.csv"
+    source.write_text("size,grade\n" + "".join(f"{i},{i % 3}\n" for i in range(120)))
+    draft = infer_source(str(source), "grade", na_values=[])
+    (target,) = [c for c in draft.columns if c.name == "grade"]
+    assert target.spec == {"kind": "category", "values": ["0", "1", "2"]}
+
+
 def test_mixed_types_name_the_column(tmp_path: Path) -> None:
     lines = ["age,city,label"] + [f"{20 + i % 50},Paris,{'a' if i % 2 else 'b'}" for i in range(50)]
     lines[4] = "forty,Paris,a"

@@ -83,11 +83,14 @@ def test_the_positive_label_is_found_whatever_its_type(
         ([True] * 5 + [False] * 5, 2, r"holds boolean labels: write the positive label as true or false"),
         ([0.5] * 5 + [1.5] * 5, 1, r"decimal numbers, which cannot be class labels"),
         (["yes"] + ["no"] * 10, "yes", "at least 2 rows"),
+        ([0, 1, 2] * 4, 1, r"3 whole-number labels \(\[1, 0, 2\]\).*declare the target as text"),
     ],
-    ids=["absent", "absent-int", "text-for-int", "int-for-bool", "decimal", "too-few"],
+    ids=["absent", "absent-int", "text-for-int", "int-for-bool", "decimal", "too-few", "three-whole-numbers"],
 )
 def test_split_refuses_unusable_labels(
     tmp_path: Path, params: Params, labels: list[Any], positive: Any, message: str
 ) -> None:
     with pytest.raises(LastmileError, match=message):
         _split(tmp_path, _target(params, positive), labels)
+    # Refused before anything is written, so no later stage (nor its outputs) is reached.
+    assert not list(tmp_path.glob("a-*.parquet"))

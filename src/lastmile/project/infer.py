@@ -175,9 +175,10 @@ def _category(name: str, column: pd.Series, max_categories: int) -> ColumnDraft:
 
 
 def _target(name: str, typed: pd.Series, labels: list[str]) -> ColumnDraft:
-    """The target keeps its kind: whole-number labels (0/1) are declared `integer`, so the model,
-    the service's answers and the reports give them back as numbers; any other labels are text."""
-    if str(typed.dtype) == "Int64":
+    """The target keeps its kind: two whole-number labels (0/1) are declared `integer`, so the
+    model, the service's answers and the reports give them back as numbers; any other labels are
+    text (more than two are learned as the positive one against "not <positive>", a text label)."""
+    if str(typed.dtype) == "Int64" and len(labels) <= 2:
         low, high = int(typed.min()), int(typed.max())
         return ColumnDraft(
             name,

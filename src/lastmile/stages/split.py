@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from lastmile import paths
-from lastmile.data import native, read_table, typed_label, write_table
+from lastmile.data import native, one_against_the_rest, read_table, typed_label, write_table
 from lastmile.errors import LastmileError
 from lastmile.params import Params
 
@@ -29,6 +29,9 @@ def run(
             f"No row of the target column {column!r} has the positive label {positive!r} "
             f"(params.yaml `target.positive`); labels found: {sorted(map(native, counts.index), key=str)}."
         )
+    # Whole-number labels beyond two cannot be learned as one against the rest: refused here,
+    # before `train` (whose model DVC would have removed by then) ever runs.
+    one_against_the_rest(labels, positive, column)
     if len(counts) < 2 or counts.min() < 2:
         raise LastmileError(
             f"Each label needs at least 2 rows for a stratified split; counts: {counts.to_dict()}."

@@ -18,7 +18,7 @@ import sklearn
 
 from lastmile import __version__, paths
 from lastmile.artifacts import ModelInfo
-from lastmile.data import frame_hash, native, read_table, typed_label
+from lastmile.data import frame_hash, native, one_against_the_rest, read_table, typed_label
 from lastmile.errors import LastmileError
 from lastmile.evaluation.threshold import choose_threshold, out_of_fold_proba
 from lastmile.model import build_pipeline, save_model
@@ -48,26 +48,6 @@ def decision_threshold(
     y_train = (labels == positive).to_numpy().astype(int)
     proba = out_of_fold_proba(pipeline, features, y_train, rule.folds, params.evaluation.seed)
     return choose_threshold(rule, y_train, proba)
-
-
-def one_against_the_rest(labels: pd.Series, positive: Label, column: str) -> pd.Series:
-    """The labels the model learns: the positive label against every other one.
-
-    A target with more than two labels (species Adelie, Chinstrap, Gentoo) is learned as the positive
-    label against `"not <positive>"`, one class: the model, its explanations and its answers stay
-    binary, as every metric, gate and report assumes (docs/your-data.md).
-    """
-    others = sorted({native(label) for label in labels.dropna().unique()} - {positive}, key=str)
-    if len(others) <= 1:
-        return labels
-    if not isinstance(positive, str):
-        raise LastmileError(
-            f"The target column '{column}' has {len(others) + 1} whole-number labels "
-            f"({[positive, *others]}): "
-            f'Lastmile learns one label against the others, answered as the text "not {positive}", so '
-            f"declare the target as text in contract.yaml (`{{kind: category, values: [...]}}`)."
-        )
-    return labels.where(labels == positive, f"not {positive}")
 
 
 def run(params: Params, table: Path = paths.TRAIN_TABLE, out: Path = paths.MODEL_DIR) -> ModelInfo:
