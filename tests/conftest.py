@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 
 from lastmile.contract import Contract, load_contract
 from lastmile.params import Params, load_params
@@ -110,6 +111,22 @@ LEARNS_NOTHING_PARAMS: dict[str, object] = {
     "model.kind": "hist_gradient_boosting",
     "model.hist_gradient_boosting.min_samples_leaf": 1_000_000_000,
 }
+
+
+def write_params(tmp_path: Path, mutate: dict[str, object]) -> Path:
+    """The project's params.yaml with `mutate`'s dotted keys set (`model.kind`: ...), written to tmp_path."""
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    for dotted, value in mutate.items():
+        *parents, key = dotted.split(".")
+        node = raw
+        for part in parents:
+            node = node[part]
+        node[key] = value
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
 # The same as `dvc exp run` arguments.
 LEARNS_NOTHING = [arg for key, value in LEARNS_NOTHING_PARAMS.items() for arg in ("-S", f"{key}={value}")]
 

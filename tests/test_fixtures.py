@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
 from lastmile.data import read_table
 from lastmile.model import load_model, positive_proba
 from lastmile.params import Params, load_params
 from lastmile.stages import ingest, train
-from tests.conftest import LEARNS_NOTHING_PARAMS, ROOT, sample_lines
+from tests.conftest import LEARNS_NOTHING_PARAMS, sample_lines, write_params
 
 
 def test_the_sample_never_repeats_a_row(raw_lines: list[str]) -> None:
@@ -22,17 +20,7 @@ def test_the_sample_never_repeats_a_row(raw_lines: list[str]) -> None:
 
 
 def _learning_nothing(tmp_path: Path, sample_source: Path) -> Params:
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
-    raw["data"]["source"] = str(sample_source)
-    for dotted, value in LEARNS_NOTHING_PARAMS.items():
-        *parents, key = dotted.split(".")
-        node = raw
-        for part in parents:
-            node = node[part]
-        node[key] = value
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    return load_params(path)
+    return load_params(write_params(tmp_path, {"data.source": str(sample_source), **LEARNS_NOTHING_PARAMS}))
 
 
 def test_the_model_that_learns_nothing_scores_every_row_alike(tmp_path: Path, sample_source: Path) -> None:

@@ -6,20 +6,7 @@ import yaml
 
 from lastmile.errors import LastmileError
 from lastmile.params import Params, load_params
-from tests.conftest import PARAMS, ROOT, run
-
-
-def _write(tmp_path: Path, mutate: dict[str, object]) -> Path:
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for dotted, value in mutate.items():
-        *parents, key = dotted.split(".")
-        node = raw
-        for part in parents:
-            node = node[part]
-        node[key] = value
-    path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+from tests.conftest import PARAMS, run, write_params
 
 
 def test_project_params_load(params: Params) -> None:
@@ -47,7 +34,7 @@ def test_project_params_load(params: Params) -> None:
 )
 def test_invalid_params_name_the_key(tmp_path: Path, mutate: dict[str, object], message: str) -> None:
     with pytest.raises(LastmileError, match=message):
-        load_params(_write(tmp_path, mutate))
+        load_params(write_params(tmp_path, mutate))
 
 
 def test_missing_and_malformed_file(tmp_path: Path) -> None:
@@ -82,5 +69,5 @@ def test_tests_hold_when_a_user_tunes_the_parameters(repo_copy: Path) -> None:
 
 @pytest.mark.parametrize("positive", ["high", "yes", 1, 0, True, False])
 def test_the_positive_label_keeps_its_yaml_type(tmp_path: Path, positive: object) -> None:
-    loaded = load_params(_write(tmp_path, {"target.positive": positive})).target.positive
+    loaded = load_params(write_params(tmp_path, {"target.positive": positive})).target.positive
     assert loaded == positive and type(loaded) is type(positive)

@@ -18,6 +18,7 @@ import yaml
 from lastmile.contract import Contract
 from lastmile.data import infer_types, read_source
 from lastmile.errors import LastmileError
+from lastmile.params import DataParams
 from lastmile.project import config
 
 MAX_CATEGORIES = 50
@@ -38,18 +39,9 @@ MISSING_MARKERS = ("?", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A"
 LABEL_SUFFIXES = (".",)
 
 
-@dataclass(frozen=True)
-class Reading:
-    """How a file is read (params.yaml `data:`): what `detect_reading` finds in a new file."""
-
-    na_values: list[str]
-    comment_prefix: str | None
-    label_suffix: str
-
-
-def detect_reading(source: str, target: str | None = None) -> Reading:
-    """The reading options a new file needs: the missing-value markers of `MISSING_MARKERS` it
-    holds (outside the target), and a label suffix when the target writes some labels with it
+def detect_reading(source: str, target: str | None = None) -> DataParams:
+    """How to read a new file (params.yaml `data:`): the missing-value markers of `MISSING_MARKERS`
+    it holds (outside the target), and a label suffix when the target writes some labels with it
     and without. Comment lines are not guessed: `--comment-prefix` declares them."""
     frame = read_source(source, na_values=[])
     markers = set()
@@ -63,7 +55,7 @@ def detect_reading(source: str, target: str | None = None) -> Reading:
             if any(label.removesuffix(end) in labels for label in labels if label.endswith(end)):
                 suffix = end
                 break
-    return Reading(na_values=sorted(markers), comment_prefix=None, label_suffix=suffix)
+    return DataParams(source=source, na_values=sorted(markers), comment_prefix=None, label_suffix=suffix)
 
 
 class InferenceError(LastmileError):

@@ -225,13 +225,7 @@ def _reading(
     example's quirks); options given replace either."""
     data = current
     if source != current.source:
-        found = detect_reading(read_from, target)
-        data = DataParams(
-            source=source,
-            na_values=found.na_values,
-            comment_prefix=found.comment_prefix,
-            label_suffix=found.label_suffix,
-        )
+        data = detect_reading(read_from, target).model_copy(update={"source": source})
     na_values, comment_prefix, label_suffix = given
     given_options = {"na_values": na_values, "comment_prefix": comment_prefix, "label_suffix": label_suffix}
     return data.model_copy(update={key: value for key, value in given_options.items() if value is not None})
