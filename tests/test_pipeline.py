@@ -3,6 +3,7 @@
 import gzip
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -187,31 +188,37 @@ def test_bad_source_stops_pipeline_and_keeps_last_good_model(
     assert _model_locks(pipeline_repo) == lock_before
 
 
-def test_two_forced_runs_give_byte_identical_outputs(repo_copy: Path, sample_source: Path) -> None:
-    """Same code, data and params: the same bytes, so dvc.lock does not change and git sees nothing."""
-    set_source(repo_copy, sample_source)
-    run(["dvc", "repro", "--force"], cwd=repo_copy)
-    first = {**_fingerprint(repo_copy), "dvc.lock": (repo_copy / "dvc.lock").read_text()}
-    git_add_commit(repo_copy, "first run")
-    run(["dvc", "repro", "--force"], cwd=repo_copy)
-    assert {**_fingerprint(repo_copy), "dvc.lock": (repo_copy / "dvc.lock").read_text()} == first
-    assert run(["git", "status", "--porcelain"], cwd=repo_copy).stdout == ""
+def _trained_clone(pipeline_repo: Path, dest: Path) -> Path:
+    """A git clone of the trained `pipeline_repo` with its outputs checked out from a copy of its
+    DVC cache: a trained project of its own, without training again."""
+    run(["git", "clone", "-q", str(pipeline_repo), str(dest)], cwd=pipeline_repo)
+    shutil.copytree(pipeline_repo / ".dvc" / "cache", dest / ".dvc" / "cache")
+    run(["dvc", "checkout"], cwd=dest)
+    return dest
 
 
-def test_push_then_fresh_clone_pulls_and_has_nothing_to_do(
-    repo_copy: Path, sample_source: Path, tmp_path: Path
-) -> None:
-    set_source(repo_copy, sample_source)
-    run(["dvc", "remote", "add", "-d", "local", str(tmp_path / "remote")], cwd=repo_copy)
-    run(["dvc", "repro"], cwd=repo_copy)
-    git_add_commit(repo_copy, "trained, with a remote")
-    run(["dvc", "push"], cwd=repo_copy)
+def test_two_forced_runs_give_byte_identical_outputs(pipeline_repo: Path, tmp_path: Path) -> None:
+    """Same code, data and params: the same bytes, so dvc.lock does not change and git sees nothing.
+
+    The first run is `pipeline_repo`'s (`dvc exp run`), the second a forced `dvc repro` in a clone."""
+    repo = _trained_clone(pipeline_repo, tmp_path / "repo")
+    first = {**_fingerprint(repo), "dvc.lock": (repo / "dvc.lock").read_text()}
+    run(["dvc", "repro", "--force"], cwd=repo)
+    assert {**_fingerprint(repo), "dvc.lock": (repo / "dvc.lock").read_text()} == first
+    assert run(["git", "status", "--porcelain"], cwd=repo).stdout == ""
+
+
+def test_push_then_fresh_clone_pulls_and_has_nothing_to_do(pipeline_repo: Path, tmp_path: Path) -> None:
+    repo = _trained_clone(pipeline_repo, tmp_path / "repo")
+    run(["dvc", "remote", "add", "-d", "local", str(tmp_path / "remote")], cwd=repo)
+    git_add_commit(repo, "a remote")
+    run(["dvc", "push"], cwd=repo)
 
     clone = tmp_path / "clone"
-    run(["git", "clone", "-q", str(repo_copy), str(clone)], cwd=tmp_path)
+    run(["git", "clone", "-q", str(repo), str(clone)], cwd=tmp_path)
     assert not (clone / "models").exists()
     run(["dvc", "pull"], cwd=clone)
-    assert (clone / "models/model.joblib").read_bytes() == (repo_copy / "models/model.joblib").read_bytes()
+    assert (clone / "models/model.joblib").read_bytes() == (repo / "models/model.joblib").read_bytes()
     result = run(["dvc", "repro"], cwd=clone)
     assert "Running stage" not in result.stdout
     assert "up to date" in result.stdout
