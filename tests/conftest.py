@@ -151,6 +151,16 @@ def _copy_repo(dest: Path) -> Path:
     return dest
 
 
+def trained_clone(trained: Path, dest: Path) -> Path:
+    """A git clone of a trained copy (`trained_repo`, a module's own) with its DVC outputs checked
+    out from a copy of its cache: a trained project of its own (no remote), without training again."""
+    run(["git", "clone", "-q", str(trained), str(dest)], cwd=trained)
+    run(["git", "remote", "remove", "origin"], cwd=dest)
+    shutil.copytree(trained / ".dvc" / "cache", dest / ".dvc" / "cache")
+    run(["dvc", "checkout", "-q"], cwd=dest)
+    return dest
+
+
 def git_add_commit(repo: Path, message: str) -> None:
     run(["git", "add", "-A"], cwd=repo)
     run(

@@ -3,7 +3,6 @@
 import gzip
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import yaml
 
 from lastmile.contract import ColumnSpec
 from lastmile.data import snake_case
-from tests.conftest import CONTRACT, PARAMS, _copy_repo, git_add_commit, run, set_source
+from tests.conftest import CONTRACT, PARAMS, _copy_repo, git_add_commit, run, set_source, trained_clone
 
 PROTECTED = ["models/model.joblib", "models/model.json", "reports/metrics.json"]
 PROTECTED_DIRS = ["reports/plots", "reports/figures"]
@@ -188,20 +187,11 @@ def test_bad_source_stops_pipeline_and_keeps_last_good_model(
     assert _model_locks(pipeline_repo) == lock_before
 
 
-def _trained_clone(pipeline_repo: Path, dest: Path) -> Path:
-    """A git clone of the trained `pipeline_repo` with its outputs checked out from a copy of its
-    DVC cache: a trained project of its own, without training again."""
-    run(["git", "clone", "-q", str(pipeline_repo), str(dest)], cwd=pipeline_repo)
-    shutil.copytree(pipeline_repo / ".dvc" / "cache", dest / ".dvc" / "cache")
-    run(["dvc", "checkout"], cwd=dest)
-    return dest
-
-
 def test_two_forced_runs_give_byte_identical_outputs(pipeline_repo: Path, tmp_path: Path) -> None:
     """Same code, data and params: the same bytes, so dvc.lock does not change and git sees nothing.
 
     The first run is `pipeline_repo`'s (`dvc exp run`), the second a forced `dvc repro` in a clone."""
-    repo = _trained_clone(pipeline_repo, tmp_path / "repo")
+    repo = trained_clone(pipeline_repo, tmp_path / "repo")
     first = {**_fingerprint(repo), "dvc.lock": (repo / "dvc.lock").read_text()}
     run(["dvc", "repro", "--force"], cwd=repo)
     assert {**_fingerprint(repo), "dvc.lock": (repo / "dvc.lock").read_text()} == first
@@ -209,7 +199,7 @@ def test_two_forced_runs_give_byte_identical_outputs(pipeline_repo: Path, tmp_pa
 
 
 def test_push_then_fresh_clone_pulls_and_has_nothing_to_do(pipeline_repo: Path, tmp_path: Path) -> None:
-    repo = _trained_clone(pipeline_repo, tmp_path / "repo")
+    repo = trained_clone(pipeline_repo, tmp_path / "repo")
     run(["dvc", "remote", "add", "-d", "local", str(tmp_path / "remote")], cwd=repo)
     git_add_commit(repo, "a remote")
     run(["dvc", "push"], cwd=repo)

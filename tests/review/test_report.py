@@ -19,24 +19,22 @@ from lastmile import prose
 from lastmile.review import report
 from lastmile.review.pr_artifact import PNG_SIGNATURE, pack, validate
 from lastmile.review.report_markdown import problems, references
-from tests.conftest import PARAMS, _copy_repo, git_add_commit, run, set_source
+from tests.conftest import PARAMS, git_add_commit, run, trained_clone
 
 HEADLINE = {"roc_auc": "ROC AUC", "pr_auc": "PR AUC", "f1": "F1", "log_loss": "Log loss"}
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory, sample_source: Path) -> Path:
-    """main: the template copy, then a model trained on the sample (`dvc repro`); tag `no-metrics`:
-    a commit with no reports at all (a first PR's base); branch `feature`: learning rate halved and
-    `dvc repro` again, committed. The workspace is left on `feature`."""
-    repo = _copy_repo(tmp_path_factory.mktemp("history") / "repo")
-    run(["git", "checkout", "-qb", "no-metrics"], cwd=repo)
+def history(tmp_path_factory: pytest.TempPathFactory, trained_repo: Path) -> Path:
+    """main: the template copy, then a model trained on the sample (a clone of `trained_repo`); tag
+    `no-metrics`: a commit with no reports at all (a first PR's base); branch `feature`: learning
+    rate halved and `dvc repro` again, committed. The workspace is left on `feature`."""
+    repo = trained_clone(trained_repo, tmp_path_factory.mktemp("history") / "repo")
+    run(["git", "checkout", "-qb", "no-metrics", "HEAD~1"], cwd=repo)
     run(["git", "rm", "-rq", "reports"], cwd=repo)
     git_add_commit(repo, "a base without any reports")
     run(["git", "checkout", "-q", "main"], cwd=repo)
-    set_source(repo, sample_source)
-    run(["dvc", "repro", "-q"], cwd=repo)
-    git_add_commit(repo, "base model")
+    run(["dvc", "checkout", "-q"], cwd=repo)
     run(["git", "checkout", "-qb", "feature"], cwd=repo)
     params = repo / "params.yaml"
     text = params.read_text(encoding="utf-8")
