@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from lastmile.contract import Contract, load_contract
+from lastmile.errors import read_yaml
 from lastmile.params import Params, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,7 +116,7 @@ LEARNS_NOTHING_PARAMS: dict[str, object] = {
 
 def write_params(tmp_path: Path, mutate: dict[str, object]) -> Path:
     """The project's params.yaml with `mutate`'s dotted keys set (`model.kind`: ...), written to tmp_path."""
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    raw = read_yaml((ROOT / "params.yaml").read_text(encoding="utf-8"))
     for dotted, value in mutate.items():
         *parents, key = dotted.split(".")
         node = raw

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from tests.conftest import ROOT
+from lastmile.errors import read_yaml
+from tests.conftest import ROOT, run
 
 SRC = ROOT / "src"
 STALE_HINT = "run make run and commit dvc.lock"
@@ -69,7 +70,7 @@ def _entries(stage: dict[str, Any], key: str) -> list[str]:
 
 
 def _stages() -> dict[str, Any]:
-    stages: dict[str, Any] = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    stages: dict[str, Any] = read_yaml((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
     return stages
 
 
@@ -103,9 +104,9 @@ def _param(params: dict[str, Any], dotted: str) -> object:
 
 def stale_entries(root: Path) -> list[str]:
     """What in `root`'s dvc.yaml, params and source files differs from what its dvc.lock records."""
-    stages = yaml.safe_load((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
-    locked = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8"))["stages"]
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    stages = read_yaml((root / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    locked = read_yaml((root / "dvc.lock").read_text(encoding="utf-8"))["stages"]
+    params = read_yaml((root / "params.yaml").read_text(encoding="utf-8"))
     produced = {
         out
         for stage in stages.values()
@@ -149,3 +150,15 @@ def test_a_change_committed_without_its_lock_is_caught(repo_copy: Path) -> None:
     assert "src/lastmile/model.py changed since 'evaluate' last ran" in stale
     assert "params.yaml changed since 'check' last ran" in stale
     assert "params.yaml `split` changed since 'split' last ran" in stale
+
+
+def test_a_label_dvc_writes_unquoted_in_the_lock_is_no_change(trained_repo: Path, tmp_path: Path) -> None:
+    """DVC records parameters in dvc.lock with its YAML 1.2 writer: the label "yes" unquoted, which a
+    YAML 1.1 reader takes for True. A project whose positive label is "yes" is not stale."""
+    repo = tmp_path / "repo"
+    shutil.copytree(trained_repo, repo, symlinks=True)
+    params = repo / "params.yaml"
+    params.write_text(re.sub(r"(?m)^  positive: .*$", '  positive: "yes"', params.read_text()))
+    run(["dvc", "commit", "--force", "--quiet"], cwd=repo)  # DVC writes dvc.lock, as `dvc repro` would
+    assert "positive: yes\n" in (repo / "dvc.lock").read_text()
+    assert stale_entries(repo) == []

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, read_yaml
 from lastmile.params import Params, load_params
 from tests.conftest import PARAMS, run, write_params
 
@@ -53,7 +53,7 @@ PARAM_READING_TESTS = ["tests/stages/test_split.py", "tests/stages/test_check.py
 def test_tests_hold_when_a_user_tunes_the_parameters(repo_copy: Path) -> None:
     """A pull request that tunes params.yaml must not fail tests: they derive expectations from it."""
     path = repo_copy / "params.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path.read_text(encoding="utf-8"))
     raw["split"] = {"test_size": 0.3, "seed": 1}
     raw["model"]["kind"] = "logistic_regression"
     raw["evaluation"]["threshold"]["value"] = 0.4
@@ -71,3 +71,15 @@ def test_tests_hold_when_a_user_tunes_the_parameters(repo_copy: Path) -> None:
 def test_the_positive_label_keeps_its_yaml_type(tmp_path: Path, positive: object) -> None:
     loaded = load_params(write_params(tmp_path, {"target.positive": positive})).target.positive
     assert loaded == positive and type(loaded) is type(positive)
+
+
+@pytest.mark.parametrize("positive", ["yes", "no", "on", "off"])
+def test_a_label_dvc_writes_unquoted_is_still_text(tmp_path: Path, positive: str) -> None:
+    """`dvc exp run -S` rewrites params.yaml with DVC's own YAML 1.2 writer, which leaves "yes" unquoted
+    (a YAML 1.1 reader such as PyYAML takes it for the boolean True): lastmile reads it as DVC does."""
+    from dvc.utils.hydra import apply_overrides
+
+    path = write_params(tmp_path, {"target.positive": positive})
+    apply_overrides(path, ["model.kind=logistic_regression"])  # what `-S model.kind=...` runs
+    assert f"positive: {positive}\n" in path.read_text(encoding="utf-8")
+    assert load_params(path).target.positive == positive

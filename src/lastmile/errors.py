@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -84,6 +86,56 @@ def config_error(path: object, problems: Sequence[Mapping[str, Any]], model: Any
     return LastmileError(f"{path} is invalid: {'; '.join(described)}.")
 
 
+# YAML 1.2's core schema, as DVC reads (ruamel.yaml) and rewrites params.yaml (`dvc exp run -S`):
+# only true/false are booleans, so DVC writes the label "yes" unquoted. PyYAML alone reads YAML 1.1,
+# where yes, no, on and off are booleans and 1:20 is a number. Patterns are ruamel.yaml's for 1.2.
+_CORE_SCHEMA = {
+    "bool": (r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    "int": (r"[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+", "-+0123456789"),
+    "float": (
+        r"[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+"
+        r"|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        "-+0123456789.",
+    ),
+}
+
+
+@functools.cache
+def _core_schema_loader() -> Any:
+    import yaml
+
+    class CoreSchemaLoader(yaml.SafeLoader):
+        def construct_yaml_int(self, node: Any) -> int:
+            # YAML 1.2: 010 is ten (1.1: eight); 0o, 0x and 0b prefixes; no sexagesimal.
+            text = str(self.construct_scalar(node)).replace("_", "")
+            sign = -1 if text.startswith("-") else 1
+            digits = text.lstrip("+-")
+            base = {"0b": 2, "0o": 8, "0x": 16}.get(digits[:2], 10)
+            return sign * int(digits[2:] if base != 10 else digits, base)
+
+    replaced = {f"tag:yaml.org,2002:{kind}" for kind in _CORE_SCHEMA}
+    CoreSchemaLoader.yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag not in replaced]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    for kind, (pattern, first_chars) in _CORE_SCHEMA.items():
+        CoreSchemaLoader.add_implicit_resolver(
+            f"tag:yaml.org,2002:{kind}", re.compile(f"^(?:{pattern})$"), list(first_chars)
+        )
+    CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", CoreSchemaLoader.construct_yaml_int)
+    return CoreSchemaLoader
+
+
+def read_yaml(text: str) -> Any:
+    """YAML text as DVC reads it (YAML 1.2): the one reader of params.yaml and contract.yaml.
+
+    Raises `yaml.YAMLError` on text that is not YAML.
+    """
+    import yaml
+
+    return yaml.load(text, Loader=_core_schema_loader())  # noqa: S506 (a SafeLoader)
+
+
 def load_config(path: Path, model: type[Config], missing: str) -> Config:
     """A YAML configuration file (params.yaml, contract.yaml) as its pydantic model.
 
@@ -94,7 +146,7 @@ def load_config(path: Path, model: type[Config], missing: str) -> Config:
     from pydantic import ValidationError
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise LastmileError(f"{path} not found: {missing}") from exc
     except yaml.YAMLError as exc:

@@ -11,7 +11,7 @@ import yaml
 from sklearn import metrics as skm
 
 from lastmile.artifacts import FairnessReport, GateResult, GatesReport, MetricsReport
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, read_yaml
 from lastmile.params import GateParams
 from lastmile.review import baseline, gate
 from lastmile.review.baseline import Evaluation
@@ -314,7 +314,7 @@ PASSING_GATES = {
 
 def _set_gates(repo: Path, gates: dict[str, Any]) -> None:
     params_file = repo / "params.yaml"
-    params = yaml.safe_load(params_file.read_text())
+    params = read_yaml(params_file.read_text())
     params["gates"] = gates
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
 

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from lastmile import prose
+from lastmile.errors import read_yaml
 from lastmile.review import report
 from lastmile.review.pr_artifact import PNG_SIGNATURE, pack, validate
 from lastmile.review.report_markdown import problems, references
@@ -137,7 +138,7 @@ def test_gate_verdict_comes_first_and_is_checked_on_what_the_report_shows(
     params_file = history / "params.yaml"
     original = params_file.read_text(encoding="utf-8")
     # A floor above the ROC AUC this branch shows, whatever the data (it may exceed 1: the gate must fail).
-    raised = yaml.safe_load(original)
+    raised = read_yaml(original)
     raised["gates"]["floors"]["roc_auc"] = _metrics(history, "feature")["roc_auc"] + 0.01
     params_file.write_text(yaml.safe_dump(raised, sort_keys=False), encoding="utf-8")
     try:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, read_yaml
 from lastmile.stages import check
 from tests.conftest import CONTRACT, PARAMS, ROOT
 
@@ -51,7 +51,7 @@ def _config(
 ) -> None:
     """params.yaml and contract.yaml in `tmp_path`: the project's, with dotted keys replaced."""
     for name, changes in (("params.yaml", params or {}), ("contract.yaml", contract or {})):
-        raw = yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
+        raw = read_yaml((ROOT / name).read_text(encoding="utf-8"))
         for dotted, value in changes.items():
             *parents, key = dotted.split(".")
             node = raw
@@ -59,7 +59,7 @@ def _config(
                 node = node[part]
             node[key] = value
         (tmp_path / name).write_text(yaml.safe_dump(raw), encoding="utf-8")
-    source = Path(yaml.safe_load((tmp_path / "params.yaml").read_text())["data"]["source"])
+    source = Path(read_yaml((tmp_path / "params.yaml").read_text())["data"]["source"])
     link = tmp_path / source
     if not source.is_absolute() and (ROOT / source).is_file() and not link.exists():
         link.parent.mkdir(parents=True, exist_ok=True)

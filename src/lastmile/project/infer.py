@@ -17,7 +17,7 @@ import yaml
 
 from lastmile.contract import Contract
 from lastmile.data import infer_types, read_source
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, read_yaml
 from lastmile.params import DataParams
 from lastmile.project import config
 
@@ -95,7 +95,7 @@ class Draft:
                 lines.append(f"  # REVIEW {column.name}: {'; '.join(column.review)}")
             lines.append(f"  {(_flow(column.name) + ':').ljust(width)} {_flow(column.spec)}")
         text = "\n".join(lines) + "\n"
-        Contract.model_validate(yaml.safe_load(text))  # what we write must load back
+        Contract.model_validate(read_yaml(text))  # what we write must load back
         return text
 
 

@@ -19,13 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from lastmile import paths
 from lastmile.data import read_source, write_text
-from lastmile.errors import LastmileError
+from lastmile.errors import LastmileError, read_yaml
 from lastmile.params import DataParams, Params, ProjectParams, load_params
 from lastmile.project import config
 from lastmile.project.infer import Draft, detect_reading, infer_source
@@ -409,7 +408,7 @@ def apply(
         _set_sensitive(document, answers.sensitive)
     # Check the result as the pipeline will read it before writing anything.
     try:
-        Params.model_validate(yaml.safe_load(config.dump(document)))
+        Params.model_validate(read_yaml(config.dump(document)))
     except ValidationError as exc:
         raise InitError(
             f"The params.yaml these answers give would be invalid, so nothing was written: {exc}"
