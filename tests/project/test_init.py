@@ -303,3 +303,27 @@ def test_init_proposes_no_sensitive_feature_for_new_data(
     assert result.exit_code == 0, result.output
     assert "Sensitive features (comma-separated; empty for none) []" in result.output
     assert load_params(repo_copy / "params.yaml").features.sensitive == []
+
+
+def test_the_printed_steps_run_in_order_in_a_folder_without_git(repo_copy: Path, tmp_path: Path) -> None:
+    """copier copies the template without .git: the steps init prints must work as printed, in order
+    (`make run` before `git init` stopped at once: "... is not a git repository")."""
+    project = tmp_path / "rendered"
+    shutil.copytree(repo_copy, project, ignore=shutil.ignore_patterns(".git"))
+    params = load_params(project / "params.yaml")
+    result = _init(
+        project,
+        "--allow-dirty",
+        *("--name", "rendered", "--github-owner", "", "--image", "", "--source", params.data.source),
+        *("--target", params.target.column, "--positive", str(params.target.positive)),
+        *("--sensitive", ",".join(params.features.sensitive)),
+    )
+    steps = [line.split(". ", 1)[1] for line in result.stdout.split("Next steps:")[1].splitlines() if line]
+    commands = [step.split("  #")[0].strip() for step in steps if step.startswith(("git ", "make "))]
+    identity = {"GIT_AUTHOR_NAME": "test", "GIT_COMMITTER_NAME": "test"}
+    identity |= {"GIT_AUTHOR_EMAIL": "test@example.com", "GIT_COMMITTER_EMAIL": "test@example.com"}
+    for command in commands[: commands.index("make run")]:
+        run(["bash", "-c", command], cwd=project, env={**os.environ, **identity})
+    # What `make run` starts with: DVC needs a git repository, the gates a `main` to compare with.
+    run(["dvc", "status"], cwd=project)
+    assert run(["git", "rev-parse", "main"], cwd=project).stdout.strip()

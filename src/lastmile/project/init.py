@@ -467,13 +467,15 @@ def next_steps(outcome: Outcome, answers: Answers) -> str:
         )
     else:
         lines.append("  1. Review params.yaml (`project:`, `features.sensitive`, `gates.fairness`).")
-    commit = f"git add -A && git commit -m 'Make it ours: {answers.name}'"
-    lines += [
-        "  2. make run                  # train and evaluate your first model, build the bento",
-        f"  3. {commit if outcome.in_git else 'git init -b main && ' + commit}",
-        "  4. make doctor               # what GitHub needs: remote, secrets, runner, branch protection",
-        "  5. make test                 # linters and the test suite, as CI runs them",
+    # DVC runs the pipeline only in a git repository, and the gates compare with `main`.
+    steps = [] if outcome.in_git else ["git init -b main && git add -A && git commit -m 'From the template'"]
+    steps += [
+        "make run                   # train and evaluate your first model, build the bento",
+        f"git add -A && git commit -m 'Make it ours: {answers.name}'",
+        "make doctor                # what GitHub needs: remote, secrets, runner, branch protection",
+        "make test                  # linters and the test suite, as CI runs them",
     ]
+    lines += [f"  {number}. {step}" for number, step in enumerate(steps, start=2)]
     return "\n".join(lines)
 
 
