@@ -1,7 +1,9 @@
 """The real pipeline through DVC: end to end, no-op re-runs, bad sources, reproducibility, data versioning."""
 
+import csv
 import gzip
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -98,7 +100,7 @@ def _bad_sources(lines: list[str]) -> dict[str, tuple[bytes | str, str]]:
     Derived from the contract: a case needing a kind of column the project lacks is left out.
     """
     header, rows = lines[0], lines[1:400]
-    names = [snake_case(name) for name in header.split(",")]
+    names = [snake_case(name) for name in _cells(header)]
     target = PARAMS.target.column
 
     def replace(column: str, value: str) -> bytes:  # the 4th data row gets a bad value
@@ -149,16 +151,27 @@ def _bad_sources(lines: list[str]) -> dict[str, tuple[bytes | str, str]]:
     return cases
 
 
+def _cells(row: str) -> list[str]:
+    """A CSV line's fields: a quoted field may hold commas (a passenger's "Allen, Miss. Elisabeth")."""
+    return next(csv.reader([row]))
+
+
+def _line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(cells)
+    return buffer.getvalue()
+
+
 def _set(names: list[str], row: str, column: str, value: str) -> str:
-    cells = row.split(",")
+    cells = _cells(row)
     cells[names.index(column)] = value
-    return ",".join(cells)
+    return _line(cells)
 
 
 def _drop(names: list[str], row: str, column: str) -> str:
-    cells = row.split(",")
+    cells = _cells(row)
     del cells[names.index(column)]
-    return ",".join(cells)
+    return _line(cells)
 
 
 # The case names depend on the contract only: a header of its columns is enough to list them.
