@@ -77,6 +77,14 @@ def test_unreachable_url() -> None:
         (b"amount,name\n39,M\xe4nnlich\n", "latin1.csv", "not UTF-8 text: byte 0xe4 at line 2"),
         (b'amount,name\n39,"Ada\n', "quote.csv", "not a well-formed CSV"),
         (b"amount,amount\n1,2\n", "dup.csv", "repeats the column"),
+        # An unquoted comma in a value (titanic's "Allen, Miss. Elisabeth"): pandas took the extra
+        # leading field for an index and shifted every value one column to the right, silently.
+        (
+            b"name,age\nAllen, Miss,29\nAllison, Master,1\n",
+            "comma.csv",
+            "header names 2 columns but its data rows have 3",
+        ),
+        (b"amount,label\n39,a,\n40,b,\n", "trailing.csv", "drop a comma at the end of each line"),
     ],
 )
 def test_unreadable_sources(tmp_path: Path, payload: bytes, name: str, message: str) -> None:

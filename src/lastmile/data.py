@@ -108,6 +108,13 @@ def read_source(
         )
     except pd.errors.ParserError as exc:
         raise DataSourceError(f"Data source {source} is not a well-formed CSV: {exc}") from exc
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes the extra leading fields of such rows as an index: every value would shift.
+        raise DataSourceError(
+            f"Data source {source} is not a well-formed CSV: its header names {len(names)} columns but "
+            f"its data rows have {len(names) + frame.index.nlevels} fields (from line 2). Quote values "
+            "that hold a comma, and drop a comma at the end of each line."
+        )
     if frame.empty:
         raise DataSourceError(f"Data source {source} has a header row but no data rows: nothing to train on.")
     return frame
