@@ -107,6 +107,40 @@ def test_more_than_two_whole_number_labels_are_drafted_as_text(tmp_path: Path) -
     assert target.spec == {"kind": "category", "values": ["0", "1", "2"]}
 
 
+def test_dates_are_drafted_with_what_to_do(tmp_path: Path, params: Params) -> None:
+    """A date column (cars' `Year`: 1970-01-01, ...) is text to the contract and a category to the
+    model: the draft says so and what to derive, instead of calling many dates "an identifier"."""
+    months = ["2024-03-01", "2024-01-01", "2024-02-01"]
+    source = tmp_path / "dated.csv"
+    source.write_text(
+        "day,month,size,label\n"
+        + "".join(
+            f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}T08:30:00,{months[i % 3]},{i},{'ab'[i % 2]}\n"
+            for i in range(120)
+        )
+    )
+    draft = infer_source(str(source), "label", na_values=[])
+    columns = {c.name: c for c in draft.columns}
+    assert columns["month"].spec == {"kind": "category", "values": sorted(months)}  # in time order
+    assert columns["month"].feature == "categorical"
+    (note,) = columns["month"].review
+    assert note.startswith("dates, 2024-01-01 to 2024-03-01: drafted as a category") and "derive" in note
+    assert columns["day"].spec == {"kind": "category"} and columns["day"].feature is None
+    (note,) = columns["day"].review
+    assert note.startswith("dates, 2023-01-01T08:30:00 to 2023-12-28T08:30:00, ") and "derive" in note
+    assert "identifier" not in note
+
+    contract_file = tmp_path / "contract.yaml"
+    contract_file.write_text(draft.contract_yaml())
+    mine = params.model_copy(
+        update={
+            "data": DataParams(source=str(source), na_values=[]),
+            "target": TargetParams(column="label", positive="a"),
+        }
+    )
+    assert _ingest_and_validate(mine, contract_file, tmp_path)["passed"] is True
+
+
 def test_mixed_types_name_the_column(tmp_path: Path) -> None:
     lines = ["age,city,label"] + [f"{20 + i % 50},Paris,{'a' if i % 2 else 'b'}" for i in range(50)]
     lines[4] = "forty,Paris,a"

@@ -8,6 +8,7 @@ confirm carries a `# REVIEW` comment above its column.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,13 @@ EXAMPLES = 3
 # A text column where at least this share of values are numbers is taken for a numeric column
 # with stray entries (a missing-value marker, a typo), not for a category.
 MOSTLY_NUMERIC = 0.5
+
+# ISO 8601 dates and times (2024-03-01, 2024-03-01T12:00:00Z) and day/month/year dates (01/03/2024):
+# text to the contract, whose kinds are integer, number and category.
+DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}"
+)
 
 FeatureKind = Literal["numeric", "categorical"]
 
@@ -145,20 +153,42 @@ def _numeric(name: str, column: pd.Series, margin: float) -> ColumnDraft:
     return ColumnDraft(name, spec, feature, review)
 
 
+def _dates(values: pd.Series) -> str | None:
+    """'dates, FIRST to LAST' (or 'dates such as ...') when every value is a date, else None.
+
+    The contract has no date kind and the model takes numbers and categories: a date column is a
+    category, which cannot be ordered nor take a date not seen. Only the user can say which number
+    to derive from it (a year, a month, an age in days).
+    """
+    if not values.str.fullmatch(DATE).all():
+        return None
+    if values.str.match(r"\d{4}-").all():  # ISO 8601 text sorts as time does
+        return f"dates, {values.min()} to {values.max()}"
+    return f"dates such as {values.iloc[0]}"
+
+
 def _category(name: str, column: pd.Series, max_categories: int) -> ColumnDraft:
     counts = column.value_counts()
+    dates = _dates(counts.index.to_series().astype(str))
+    derive = "to use time as a number, derive one in your data (the year, say) and list it as a feature"
     if len(counts) > max_categories:
-        return ColumnDraft(
-            name,
-            {"kind": "category"},
-            None,
-            [
-                f"{len(counts)} distinct values (over {max_categories}): no list, any text passes; "
-                "not listed as a feature (an identifier or free text?)"
-            ],
+        too_many = (
+            f"{dates}, {len(counts)} distinct: not listed as a feature (a model cannot read dates "
+            f"as they are); {derive}"
+            if dates
+            else f"{len(counts)} distinct values (over {max_categories}): no list, any text passes; "
+            "not listed as a feature (an identifier or free text?)"
         )
-    values = sorted(counts.index, key=lambda v: (-counts[v], v))
-    review = [f"the {len(values)} values seen, most frequent first; add any others that can occur"]
+        return ColumnDraft(name, {"kind": "category"}, None, [too_many])
+    in_time_order = dates is not None and dates.startswith("dates,")
+    values = sorted(counts.index) if in_time_order else sorted(counts.index, key=lambda v: (-counts[v], v))
+    review = [
+        f"{dates}: drafted as a category of the {len(values)} values seen"
+        f"{', in time order' if in_time_order else ''}, so any other date is refused and the model "
+        f"cannot order them; {derive}"
+        if dates
+        else f"the {len(values)} values seen, most frequent first; add any others that can occur"
+    ]
     feature: FeatureKind | None = "categorical"
     if len(values) == 1:
         review.append("one value only: not listed as a feature")
