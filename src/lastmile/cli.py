@@ -625,8 +625,13 @@ def init(
         "label_suffix": label_suffix,
     }
 
-    def prompt(question: str, default: str) -> str:
+    def prompt(question: str, default: str | None) -> str:
         if no_input:
+            if default is None:
+                raise LastmileError(
+                    f"--no-input, but nothing to propose for: {question}. Give it as an option "
+                    "(`lastmile init --help`)."
+                )
             return default
         return str(typer.prompt(question, default=default))
 

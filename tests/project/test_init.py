@@ -285,6 +285,25 @@ def test_init_asks_for_what_is_not_given(
     )
 
 
+def test_init_proposes_no_target_for_new_data(repo_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last column of new data is not proposed as the target (a penguin table ends with `year`):
+    Enter asks again, and --no-input without --target says what to give."""
+    rows = ["kind,mass,year"] + [f"{'ab'[i % 2]},{3000 + i},{2007 + i % 3}" for i in range(120)]
+    (repo_copy / "data" / "other.csv").write_text("\n".join(rows) + "\n")
+    git_add_commit(repo_copy, "other data")
+    monkeypatch.chdir(repo_copy)
+    result = CliRunner().invoke(app, ["init", "--no-input", "--name", "other", "--source", "data/other.csv"])
+    assert result.exit_code == 1
+    assert "nothing to propose for: Target column, one of ['kind', 'mass', 'year']" in result.output
+    assert _status(repo_copy) == ""
+
+    answers = "other\n\n\ndata/other.csv\n\nkind\nb\n\n\n"  # Enter at the target: asked again
+    result = CliRunner().invoke(app, ["init"], input=answers)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("Target column, one of ['kind', 'mass', 'year']: ") == 2
+    assert load_params(repo_copy / "params.yaml").target.column == "kind"
+
+
 def test_init_proposes_no_sensitive_feature_for_new_data(
     repo_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

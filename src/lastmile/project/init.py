@@ -482,11 +482,12 @@ def next_steps(outcome: Outcome, answers: Answers) -> str:
 def ask(
     root: Path,
     given: dict[str, str | None],
-    prompt: Callable[[str, str], str],
+    prompt: Callable[[str, str | None], str],
 ) -> Answers:
     """Fill in the answers not `given`, proposing defaults read from the project and the data.
 
-    `prompt(question, default)` returns the answer; with every option given it is never called.
+    `prompt(question, default)` returns the answer (`default` None: there is none, an answer is
+    needed); with every option given it is never called.
     The `data:` reading options (`na_values`, comma-separated, `comment_prefix`, `label_suffix`)
     are never asked: given, they replace params.yaml's.
     """
@@ -496,7 +497,7 @@ def ask(
     )
     options = (na_values, given.get("comment_prefix"), given.get("label_suffix"))
 
-    def answer(key: str, question: str, default: str) -> str:
+    def answer(key: str, question: str, default: str | None) -> str:
         value = given.get(key)
         return value if value is not None else prompt(question, default)
 
@@ -509,7 +510,8 @@ def ask(
         params_source = adopt_source(root, source, copy=False)
         reading = _reading(current.data, params_source, _readable(root, source), None, options)
         columns = _columns(root, source, reading.na_values, reading.comment_prefix)
-        default_target = current.target.column if current.target.column in columns else columns[-1]
+        # No guess for new data: the last column is as often a feature (a year, a group) as the target.
+        default_target = current.target.column if current.target.column in columns else None
         target = answer("target", f"Target column, one of {columns}", default_target)
         reading = _reading(current.data, params_source, _readable(root, source), target, options)
         draft = infer_source(
