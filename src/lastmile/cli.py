@@ -633,7 +633,13 @@ def init(
                     "(`lastmile init --help`)."
                 )
             return default
-        return str(typer.prompt(question, default=default))
+        try:
+            return str(typer.prompt(question, default=default))
+        except typer.Abort:  # input ended (a pipe, a script) or Ctrl-C
+            raise LastmileError(
+                f"No answer to: {question}. Nothing was changed. Answer in a terminal, or give every "
+                "option with --no-input (`lastmile init --help`)."
+            ) from None
 
     def run() -> str:
         root = Path.cwd()

@@ -297,6 +297,11 @@ def test_init_proposes_no_target_for_new_data(repo_copy: Path, monkeypatch: pyte
     assert "nothing to propose for: Target column, one of ['kind', 'mass', 'year']" in result.output
     assert _status(repo_copy) == ""
 
+    result = CliRunner().invoke(app, ["init"], input="")  # no terminal, no answers
+    assert result.exit_code == 1
+    assert "No answer to: Project name" in result.output and "--no-input" in result.output
+    assert "unexpected error" not in result.output
+
     answers = "other\n\n\ndata/other.csv\n\nkind\nb\n\n\n"  # Enter at the target: asked again
     result = CliRunner().invoke(app, ["init"], input=answers)
     assert result.exit_code == 0, result.output
