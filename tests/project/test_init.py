@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from dvc.repo import Repo
 from typer.testing import CliRunner
 
@@ -189,6 +190,26 @@ def test_copier_update_renders_read_the_projects_copy_of_the_data(
     lost = run(["lastmile", "init", "--no-input", *update_options], cwd=render, env=elsewhere, check=False)
     assert lost.returncode == 1
     assert f"Data source not found: {moved}" in lost.stderr and "run `copier update` from" in lost.stderr
+
+
+def test_copier_proposes_the_examples_answers_only_for_its_data(tmp_path: Path) -> None:
+    """copier pre-fills each prompt with its default: for another file, the example's target, label
+    and sensitive features were pre-filled (typing appended to them) or, kept, named columns the
+    file lacks ("Sensitive feature(s) [...] are not features" after minutes of set-up)."""
+    if not (ROOT / "copier.yml").exists():
+        pytest.skip("no copier.yml: this project was made by `copier copy`, which leaves it out")
+    template = _copy_repo(tmp_path / "template")
+    other = tmp_path / "other.csv"
+    other.write_text("size,kind\n1,a\n2,b\n")
+    copier = ["copier", "copy", "--trust", "--defaults", "--skip-tasks", "--vcs-ref", "HEAD"]
+    run(
+        [*copier, "--data", "project_name=mine", "--data", f"data_source={other}", str(template), "mine"],
+        cwd=tmp_path,
+    )
+    answers = yaml.safe_load((tmp_path / "mine/.copier-answers.yml").read_text())
+    assert {
+        k: answers[k] for k in ("target_column", "positive_label", "sensitive_features")
+    } == dict.fromkeys(("target_column", "positive_label", "sensitive_features"), "")
 
 
 def test_init_twice_with_the_same_answers_changes_nothing(repo_copy: Path, breast_cancer_csv: Path) -> None:
