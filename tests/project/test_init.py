@@ -130,6 +130,8 @@ def test_init_on_new_data_reads_it_as_written_and_drops_the_old_data(repo_copy: 
     for key, comment in DATA_COMMENTS.items():
         (line,) = [line for line in data_lines.splitlines() if line.strip().startswith(f"{key}:")]
         assert line.endswith(f"# {comment}"), line
+        if key == "comment_prefix":  # none: written as YAML's null, not as a blank to fill in
+            assert line.split("#", 1)[0].split(":", 1)[1].strip() == "null", line
     slices_lines = text.split("\n  slices:", 1)[1].splitlines()[1:3]
     assert [line.split("# ", 1)[1] for line in slices_lines] == list(SLICES_COMMENTS.values())
     # The comments introducing the sections after `gates:` (which init rewrites) stay.

@@ -14,13 +14,25 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.representer import RoundTripRepresenter
 
 from lastmile.data import write_text
 from lastmile.errors import LastmileError
 
 
+class _Representer(RoundTripRepresenter):
+    """ruamel's, but None is written `null`: `comment_prefix:` with nothing after it read as a blank
+    left to fill in. A subclass, so DVC's own ruamel dumps in the same process are unchanged."""
+
+
+_Representer.add_representer(
+    type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null")
+)
+
+
 def _yaml() -> YAML:
     yaml = YAML()
+    yaml.Representer = _Representer
     yaml.preserve_quotes = True
     yaml.width = 4096  # long flow lists stay on one line
     yaml.indent(mapping=2, sequence=4, offset=2)
