@@ -12,7 +12,7 @@ from lastmile.cli import app
 from lastmile.contract import load_contract
 from lastmile.params import DataParams, Params, TargetParams, load_params
 from lastmile.project import config
-from lastmile.project.infer import InferenceError, infer_source, widen
+from lastmile.project.infer import InferenceError, detect_reading, infer_source, widen
 from lastmile.stages import ingest, validate
 from tests.conftest import ROOT
 
@@ -139,6 +139,24 @@ def test_dates_are_drafted_with_what_to_do(tmp_path: Path, params: Params) -> No
         }
     )
     assert _ingest_and_validate(mine, contract_file, tmp_path)["passed"] is True
+
+
+def test_na_is_missing_only_where_a_number_was_expected(tmp_path: Path) -> None:
+    """`NA` is a code too (North America): in a text column it stays a value, with a note; in a
+    column of numbers (penguins' `bill_length_mm`) it means missing, everywhere in the file."""
+    rows = [f"{['EU', 'NA', 'AS'][i % 3]},{150 + i},{'ny'[i % 2]}" for i in range(120)]
+    source = tmp_path / "regions.csv"
+    source.write_text("continent,height,label\n" + "\n".join(rows) + "\n")
+    reading = detect_reading(str(source), "label")
+    assert reading.na_values == []
+    draft = infer_source(str(source), "label", na_values=reading.na_values)
+    (continent,) = [c for c in draft.columns if c.name == "continent"]
+    assert "NA" in continent.spec["values"] and "nullable" not in continent.spec
+    assert "'NA' is one of its values: if it means missing, list it in `data.na_values`" in continent.review
+
+    rows[5] = "EU,NA,n"  # a number missing
+    source.write_text("continent,height,label\n" + "\n".join(rows) + "\n")
+    assert detect_reading(str(source), "label").na_values == ["NA"]
 
 
 def test_mixed_types_name_the_column(tmp_path: Path) -> None:

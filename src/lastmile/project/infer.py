@@ -43,19 +43,28 @@ FeatureKind = Literal["numeric", "categorical"]
 # (`detect_reading`); empty cells always are. A file that uses one as a real value says so
 # with `lastmile init --na-values`.
 MISSING_MARKERS = ("?", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A")
+# Also a real code (North America, Namibia): taken for "missing" only where a number was expected.
+AMBIGUOUS_MARKERS = ("NA",)
 # A label suffix is detected when a label also appears with it (`>50K` and `>50K.`).
 LABEL_SUFFIXES = (".",)
 
 
 def detect_reading(source: str, target: str | None = None) -> DataParams:
     """How to read a new file (params.yaml `data:`): the missing-value markers of `MISSING_MARKERS`
-    it holds (outside the target), and a label suffix when the target writes some labels with it
-    and without. Comment lines are not guessed: `--comment-prefix` declares them."""
+    it holds (outside the target; `NA` only in a column of numbers), and a label suffix when the
+    target writes some labels with it and without. Comment lines are not guessed:
+    `--comment-prefix` declares them."""
     frame = read_source(source, na_values=[])
     markers = set()
     for name, column in frame.items():
-        if name != target:
-            markers.update(set(column.dropna().str.strip().unique()) & set(MISSING_MARKERS))
+        if name == target:
+            continue
+        present = column.dropna().str.strip()
+        found = set(present.unique()) & set(MISSING_MARKERS)
+        others = present[~present.isin(MISSING_MARKERS)]
+        if pd.to_numeric(others, errors="coerce").isna().any():  # a text column
+            found -= set(AMBIGUOUS_MARKERS)
+        markers.update(found)
     suffix = ""
     if target is not None and target in frame.columns:
         labels = set(frame[target].dropna().str.strip())
@@ -188,6 +197,11 @@ def _category(name: str, column: pd.Series, max_categories: int) -> ColumnDraft:
         f"cannot order them; {derive}"
         if dates
         else f"the {len(values)} values seen, most frequent first; add any others that can occur"
+    ]
+    review += [
+        f"{value!r} is one of its values: if it means missing, list it in `data.na_values`"
+        for value in values
+        if value in MISSING_MARKERS
     ]
     feature: FeatureKind | None = "categorical"
     if len(values) == 1:
