@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lastmile.data import one_against_the_rest, typed_label
 from lastmile.model import build_pipeline
 from lastmile.params import FeatureParams, ModelParams, Params, load_params
 from lastmile.serving.explain import Explainer, _column_groups
@@ -16,9 +17,13 @@ from lastmile.serving.explain import Explainer, _column_groups
 
 @pytest.fixture(scope="module")
 def training(trained_repo: Path) -> tuple[pd.DataFrame, pd.Series, Params]:
+    """The features and the labels as `train` learns them: a target with more than two labels (cars'
+    origin: USA, Europe, Japan) is the positive one against "not <positive>"."""
     params = load_params(trained_repo / "params.yaml")
     frame = pd.read_parquet(trained_repo / "data/interim/validated.parquet")
-    return frame[params.features.all], frame[params.target.column], params
+    column = params.target.column
+    positive = typed_label(params.target.positive, frame[column], column)
+    return frame[params.features.all], one_against_the_rest(frame[column], positive, column), params
 
 
 @pytest.fixture(scope="module", params=["hist_gradient_boosting", "logistic_regression"])
