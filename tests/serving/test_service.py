@@ -703,7 +703,10 @@ def test_metadata_endpoint(served: Served):
     metrics = json.loads((served.repo / "reports/metrics.json").read_text())
     assert body["model_version"] == model["model_version"]
     assert body["training_data_hash"] == model["training_data_hash"]
-    assert body["metrics"]["roc_auc"] == metrics["roc_auc"]
+    # As metrics.json holds them, JSON types included (test_rows was served as 69.0).
+    assert [(k, type(v), v) for k, v in sorted(body["metrics"].items())] == [
+        (k, type(v), v) for k, v in sorted(metrics.items())
+    ]
     assert body["max_records"] == MAX_RECORDS
     assert body["profile"] == json.loads((served.repo / "reports/profile.json").read_text())
     assert body["model_tag"].startswith(f"{PARAMS.project.model_name}:")

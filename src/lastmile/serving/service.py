@@ -30,6 +30,7 @@ import bentoml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from starlette.responses import JSONResponse
 
+from lastmile.artifacts import MetricsReport
 from lastmile.contract import load_contract
 from lastmile.data import Label
 from lastmile.model import load_model, positive_proba
@@ -302,7 +303,7 @@ class ModelMetadata(BaseModel):
     target: dict[str, Label]
     project: dict[str, str]
     features: dict[str, list[str]]
-    metrics: dict[str, float]
+    metrics: MetricsReport  # as reports/metrics.json holds them: test_rows a whole number
     gates: Annotated[
         dict[str, Any] | None,
         # OpenAPI 3.0 (what BentoML declares) says `nullable`, not pydantic's `anyOf` with null.
