@@ -16,6 +16,7 @@ from pandas.api.types import is_integer_dtype
 from sklearn import metrics as skm
 
 from lastmile.artifacts import MetricsReport
+from lastmile.data import typed_label
 from lastmile.errors import LastmileError
 from lastmile.evaluation.slices import MISSING, band_labels
 from lastmile.params import Params
@@ -72,7 +73,9 @@ def test_the_dvc_stage_writes_every_report(trained_repo: Path, scored: pd.DataFr
     # predictions.csv: the positive label as 1, unique ids, and the metrics recomputed from it.
     assert list(pd.read_csv(reports / "predictions.csv").columns) == ["row_id", "actual", "probability"]
     assert scored["row_id"].is_unique
-    assert (scored["actual"] == (scored[params.target.column] == params.target.positive)).all()
+    # The positive label as the target's type: `positive: "1"` names the integer 1 (wine trial).
+    positive = typed_label(params.target.positive, scored[params.target.column], params.target.column)
+    assert (scored["actual"] == (scored[params.target.column] == positive)).all()
     assert metrics["roc_auc"] == pytest.approx(
         skm.roc_auc_score(scored["actual"], scored["probability"]), abs=1e-4
     )
