@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
+from lastmile.data import typed_label
 from lastmile.errors import LastmileError
 from lastmile.evaluation.threshold import choose_threshold, out_of_fold_proba
 from lastmile.model import load_model, positive_proba
@@ -63,12 +64,14 @@ def test_out_of_fold_probabilities_come_from_models_that_never_saw_the_row(
     pipeline, _ = load_model(trained_repo / "models")
     train = pd.read_parquet(trained_repo / "data/processed/train.parquet").head(1200)
     features = train[params.features.all]
-    y = (train[params.target.column] == params.target.positive).to_numpy().astype(int)
+    # The positive label as the target's type: `positive: "1"` names the integer 1 (wine trial).
+    positive = typed_label(params.target.positive, train[params.target.column], params.target.column)
+    y = (train[params.target.column] == positive).to_numpy().astype(int)
     oof = out_of_fold_proba(pipeline, features, y, folds=3, seed=1)
     assert oof.shape == (len(train),) and np.all((oof >= 0) & (oof <= 1))
     np.testing.assert_array_equal(oof, out_of_fold_proba(pipeline, features, y, folds=3, seed=1))
     # The fitted model has seen these rows: its in-sample scores separate the classes better.
-    in_sample = positive_proba(pipeline, features, params.target.positive)
+    in_sample = positive_proba(pipeline, features, positive)
     assert skm.roc_auc_score(y, oof) < skm.roc_auc_score(y, in_sample)
     with pytest.raises(LastmileError, match="folds"):
         out_of_fold_proba(pipeline, features.head(4), np.array([0, 0, 0, 1]), folds=3, seed=1)
