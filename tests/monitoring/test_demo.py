@@ -38,10 +38,13 @@ def test_the_demo_monitors_the_services_own_log(
     shifted = json.loads((out / "shifted" / "monitor.json").read_text())
     assert normal["files"] == shifted["files"] == [str(out / "log" / "predictions.jsonl")]
     assert normal["records"] == 600 and (normal["drift"] is False or not fair)
+    assert shifted["records"] == 600
     # The features the demo says it shifted are the ones found, read from its own words.
     said = next(line for line in result.stdout.splitlines() if line.startswith("shifted traffic: "))
-    moved = [
-        part.strip().split(" ")[0].rstrip(":") for part in said.removeprefix("shifted traffic: ").split(";")
-    ]
-    assert shifted["drift"] is True and shifted["records"] == 600
-    assert set(moved) <= set(shifted["drifted_features"])
+    if fair:
+        moved = [
+            part.strip().split(" ")[0].rstrip(":")
+            for part in said.removeprefix("shifted traffic: ").split(";")
+        ]
+        assert shifted["drift"] is True
+        assert set(moved) <= set(shifted["drifted_features"])

@@ -306,8 +306,12 @@ def test_a_log_of_another_model_exits_2_and_a_mixed_one_is_judged_on_the_profile
         entry["model_version"] = "0.0.1+older"
     log.write_text("".join(json.dumps(entry) + "\n" for entry in lines))
     code, out, err = monitor(watched.repo, "--logs", str(log), "--out", str(tmp_path / "out"))
-    assert code == 0, err
-    assert out.startswith("OK: no drift in 200 logged records")
+    if fair_resample(watched, 500):
+        assert code == 0, err
+        assert out.startswith("OK: no drift in 200 logged records")
+    else:
+        assert code in (0, 1), err  # a verdict either way: see `fair_resample`
+        assert out.startswith(("OK: no drift in 200 logged records", "DRIFT in 200 logged records"))
     assert "Left out: 300 records of other model versions (0.0.1+older (300))" in out.splitlines()[0]
     report = json.loads((tmp_path / "out/monitor.json").read_text())
     assert report["other_model_versions_left_out"] == {"0.0.1+older": 300}
@@ -376,8 +380,10 @@ def test_hashed_or_dropped_columns_are_not_drift_or_contract_breaks(
         assert out.startswith("OK: no drift in 800 logged records")
     else:
         assert code in (0, 1), out + err
-        drifted = {c["feature"] for c in report["checks"] if c["drift"]}
-        assert not drifted & set(hidden)  # a hidden column never alarms, whatever the others do
+        # A hidden column never alarms on its values, whatever the others do; its missing rate is
+        # compared (missing stays missing), and on a resample of a few rows it may differ.
+        drifted = {c["feature"] for c in report["checks"] if c["drift"] and c["test"] != "missing rate"}
+        assert not drifted & set(hidden)
     assert report["contract"]["invalid_records"] == 0
     reason = "hashed in the log" if mode == "hash" else "dropped from the log"
     assert set(report["not_monitored"]) == set(hidden)
