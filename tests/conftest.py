@@ -114,15 +114,20 @@ LEARNS_NOTHING_PARAMS: dict[str, object] = {
 }
 
 
+def set_dotted(raw: dict[str, Any], dotted: str, value: object) -> None:
+    """Set `raw`'s nested key `dotted` (`model.kind`) to `value`, as `dvc exp run -S` would."""
+    *parents, key = dotted.split(".")
+    node = raw
+    for part in parents:
+        node = node[part]
+    node[key] = value
+
+
 def write_params(tmp_path: Path, mutate: dict[str, object]) -> Path:
     """The project's params.yaml with `mutate`'s dotted keys set (`model.kind`: ...), written to tmp_path."""
     raw = read_yaml((ROOT / "params.yaml").read_text(encoding="utf-8"))
     for dotted, value in mutate.items():
-        *parents, key = dotted.split(".")
-        node = raw
-        for part in parents:
-            node = node[part]
-        node[key] = value
+        set_dotted(raw, dotted, value)
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     return path

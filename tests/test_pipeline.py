@@ -12,7 +12,17 @@ import yaml
 
 from lastmile.contract import ColumnSpec
 from lastmile.data import snake_case
-from tests.conftest import CONTRACT, PARAMS, _copy_repo, git_add_commit, run, set_source, trained_clone
+from lastmile.errors import read_yaml
+from tests.conftest import (
+    CONTRACT,
+    PARAMS,
+    _copy_repo,
+    git_add_commit,
+    run,
+    set_dotted,
+    set_source,
+    trained_clone,
+)
 
 PROTECTED = ["models/model.joblib", "models/model.json", "reports/metrics.json"]
 PROTECTED_DIRS = ["reports/plots", "reports/figures"]
@@ -273,12 +283,8 @@ def _restore(repo: Path) -> None:
 
 
 def _set_config(repo: Path, file: str, dotted: str, value: object) -> None:
-    raw = yaml.safe_load((repo / file).read_text(encoding="utf-8"))
-    *parents, key = dotted.split(".")
-    node = raw
-    for part in parents:
-        node = node[part]
-    node[key] = value
+    raw = read_yaml((repo / file).read_text(encoding="utf-8"))  # as DVC wrote it: `positive: yes` is text
+    set_dotted(raw, dotted, value)
     (repo / file).write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
 
 

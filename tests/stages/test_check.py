@@ -10,7 +10,7 @@ import yaml
 
 from lastmile.errors import LastmileError, read_yaml
 from lastmile.stages import check
-from tests.conftest import CONTRACT, PARAMS, ROOT
+from tests.conftest import CONTRACT, PARAMS, ROOT, set_dotted
 
 HUGE = "x" * 200_000
 # The project's own columns (never the example's): a numeric feature, a category column if any (other
@@ -53,11 +53,7 @@ def _config(
     for name, changes in (("params.yaml", params or {}), ("contract.yaml", contract or {})):
         raw = read_yaml((ROOT / name).read_text(encoding="utf-8"))
         for dotted, value in changes.items():
-            *parents, key = dotted.split(".")
-            node = raw
-            for part in parents:
-                node = node[part]
-            node[key] = value
+            set_dotted(raw, dotted, value)
         (tmp_path / name).write_text(yaml.safe_dump(raw), encoding="utf-8")
     source = Path(read_yaml((tmp_path / "params.yaml").read_text())["data"]["source"])
     link = tmp_path / source
