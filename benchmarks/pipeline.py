@@ -2,10 +2,12 @@
 
 For each data size (the project's `data.source` resampled to 1x and 16x its rows) it times, in a
 throwaway copy of this repository:
-- `dvc repro` of the whole pipeline (ingest, validate, split, train, evaluate: five processes);
-- the baseline: one plain Python process that reads the same CSV with pandas, splits it, fits the
-  same scikit-learn estimator, computes the same metrics, the same per-slice metrics and fairness
-  rates by group (fairlearn), permutation importance (same rows and repeats), and draws the same PNGs;
+- `dvc repro` of the whole pipeline (check, ingest, validate, split, train, evaluate: six processes);
+- the baseline: one plain Python process that reads the same CSV with pandas, splits it by the
+  split stage's rule (the same training rows in the same order), fits the same scikit-learn
+  estimator, computes the same metrics, the same per-slice metrics and fairness rates by group
+  (fairlearn), permutation importance (same rows and repeats), and draws the same PNGs. It checks
+  that both sides made the same model (ROC AUC and boosting iterations), or says the ratio is off;
 - the no-op re-run (`dvc repro` with nothing changed) and `lastmile summary`;
 - with `--stages`, each stage's command alone (after the last run, on its outputs) and what is left
   of `dvc repro` for DVC itself: where the pipeline's time goes, per size.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import os
 import resource
 import shutil
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 BASELINE = r"""
+import json
 import sys
 import matplotlib
 matplotlib.use("Agg")
@@ -43,7 +47,7 @@ from fairlearn.metrics import (MetricFrame, count, demographic_parity_difference
                                false_positive_rate, selection_rate, true_positive_rate)
 from sklearn.calibration import calibration_curve
 from sklearn.inspection import permutation_importance
-from sklearn.model_selection import train_test_split
+from lastmile.data import one_against_the_rest
 from lastmile.model import build_pipeline
 from lastmile.params import load_params
 
@@ -56,9 +60,14 @@ labels = frame[target].astype(str).str.strip()
 if params.data.label_suffix:
     labels = labels.str.removesuffix(params.data.label_suffix)
 frame[target] = labels
-train, test = train_test_split(frame, test_size=params.split.test_size, random_state=params.split.seed,
-                               stratify=frame[target])
-model = build_pipeline(params.features, params.model).fit(train[params.features.all], train[target])
+# The split stage's rule (a seeded sample of each label, rows kept in file order): the same training
+# rows in the same order, so both sides fit the same model (early stopping makes the number of
+# boosting iterations depend on the rows' order: 158 against 300 at 16x with train_test_split).
+test = frame.groupby(labels, group_keys=False).sample(
+    frac=params.split.test_size, random_state=params.split.seed)
+train = frame.drop(index=test.index)
+model = build_pipeline(params.features, params.model).fit(
+    train[params.features.all], one_against_the_rest(train[target], str(positive), target))
 proba = model.predict_proba(test[params.features.all])[:, list(model.classes_).index(str(positive))]
 y = (test[target] == str(positive)).to_numpy().astype(int)
 pred = (proba >= 0.5).astype(int)
@@ -93,7 +102,7 @@ result = permutation_importance(model, test[params.features.all].iloc[rows], tes
                                 scoring="roc_auc", n_repeats=imp.n_repeats, random_state=0)
 fig, ax = plt.subplots(); ax.barh(params.features.all, result.importances_mean)
 fig.savefig("baseline-importance.png"); plt.close(fig)
-print(f"roc_auc {scores[4]:.4f}")
+print(json.dumps({"roc_auc": round(scores[4], 6), "iterations": getattr(model[-1], "n_iter_", None)}))
 """
 
 
@@ -114,13 +123,33 @@ class Timing(NamedTuple):
     cpu: float  # user + system seconds of the command and its children: steadier than wall on a busy machine
 
 
-def timed(cmd: list[str], cwd: Path) -> Timing:
+def timed_output(cmd: list[str], cwd: Path) -> tuple[Timing, str]:
+    """The command's timing and its standard output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run(cmd, cwd=cwd, check=True, env=_env(), capture_output=True, text=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return Timing(wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return Timing(wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime), done.stdout
+
+
+def timed(cmd: list[str], cwd: Path) -> Timing:
+    return timed_output(cmd, cwd)[0]
+
+
+class Fitted(NamedTuple):
+    """What each side's model scored, and its boosting iterations: equal when the work was equal."""
+
+    roc_auc: float
+    iterations: int | None
+
+
+def pipeline_fitted(repo: Path) -> Fitted:
+    import joblib
+
+    roc_auc = json.loads((repo / "reports" / "metrics.json").read_text(encoding="utf-8"))["roc_auc"]
+    classifier = joblib.load(repo / "models" / "model.joblib")[-1]
+    return Fitted(roc_auc, getattr(classifier, "n_iter_", None))
 
 
 def copy_repo(dest: Path) -> None:
@@ -179,6 +208,7 @@ def main() -> None:
     times: dict[tuple[int, str], list[Timing]] = {}
     stages: dict[tuple[int, str], Timing] = {}
     rows: dict[int, int] = {}
+    fitted: dict[int, tuple[Fitted, Fitted]] = {}
     noop = summary = Timing(0.0, 0.0)
     with tempfile.TemporaryDirectory(prefix="lastmile-bench-") as tmp:
         work = Path(tmp)
@@ -199,7 +229,9 @@ def main() -> None:
                 )
                 times.setdefault((factor, "pipeline"), []).append(timed(["dvc", "repro", "--force"], repo))
                 baseline = [sys.executable, "-c", BASELINE, str(sources[factor])]
-                times.setdefault((factor, "baseline"), []).append(timed(baseline, repo))
+                timing, output = timed_output(baseline, repo)
+                times.setdefault((factor, "baseline"), []).append(timing)
+                fitted[factor] = (pipeline_fitted(repo), Fitted(**json.loads(output)))
         if args.stages:
             for factor in args.sizes:
                 print(f"x{factor}: each stage alone ...", file=sys.stderr)
@@ -223,6 +255,13 @@ def main() -> None:
         f"No-op re-run (dvc repro, nothing changed): {noop.wall:.1f} s; "
         f"`lastmile summary`: {summary.wall:.1f} s."
     )
+    for factor, (ours, plain) in fitted.items():
+        alike = ours.iterations == plain.iterations and abs(ours.roc_auc - plain.roc_auc) < 1e-5
+        same = "the same model" if alike else "DIFFERENT MODELS: the ratio is not like for like"
+        print(
+            f"x{factor}: pipeline ROC AUC {ours.roc_auc}, {ours.iterations} boosting iterations; "
+            f"plain {plain.roc_auc}, {plain.iterations}: {same}."
+        )
     if stages:
         print_stages(args.sizes, stages, times)
 
