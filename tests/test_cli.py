@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,12 @@ def test_summary_before_a_run_says_what_to_do(tmp_path: Path) -> None:
         ["lastmile", "summary"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert result.returncode == 1 and "dvc repro" in result.stderr
+
+
+@pytest.mark.parametrize("module", ["lastmile.stages.check", "lastmile.review.summary"])
+def test_commands_that_only_read_configuration_and_reports_do_not_import_pandas(module: str) -> None:
+    """`check` runs first in every `dvc repro` and `summary` after every `make run`: pandas would
+    double their time (docs/performance.md)."""
+    heavy = "sorted(m for m in ('pandas', 'sklearn') if m in sys.modules)"
+    code = f"import sys, lastmile.cli, {module}; print({heavy})"
+    assert run([sys.executable, "-c", code], cwd=ROOT).stdout.strip() == "[]"

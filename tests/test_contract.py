@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from pandera.errors import SchemaErrors
 
-from lastmile.contract import Contract, build_schema, load_contract, parse_booleans
+from lastmile.contract import Contract, build_schema, load_contract, parse_booleans, snake_case
 from lastmile.errors import LastmileError
 from lastmile.stages import ingest
 
@@ -85,3 +85,8 @@ def test_invalid_contracts_are_rejected(tmp_path: Path, text: str, message: str)
 def test_missing_contract(tmp_path: Path) -> None:
     with pytest.raises(LastmileError, match="not found"):
         load_contract(tmp_path / "contract.yaml")
+
+
+def test_snake_case() -> None:
+    assert snake_case(" Colour-Name ") == "colour_name"
+    assert snake_case("mean radius") == "mean_radius"

@@ -8,17 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lastmile.data import (
-    DataSourceError,
-    atomic_path,
-    frame_hash,
-    infer_types,
-    read_json,
-    read_source,
-    read_table,
-    snake_case,
-    write_json,
-)
+from lastmile.data import DataSourceError, frame_hash, infer_types, read_source, read_table
 from lastmile.errors import LastmileError
 
 CSV = "Amount,Colour Name,label\n39, dark-red, no\n50, ?, yes.\n"
@@ -34,11 +24,6 @@ def http_root(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     thread.start()
     yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
-
-
-def test_snake_case() -> None:
-    assert snake_case(" Colour-Name ") == "colour_name"
-    assert snake_case("mean radius") == "mean_radius"
 
 
 def test_read_source_handles_quirks(tmp_path: Path) -> None:
@@ -111,23 +96,6 @@ def test_frame_hash_is_content_based() -> None:
     assert frame_hash(a) != frame_hash(pd.DataFrame({"y": [1, 2]}))
 
 
-def test_atomic_path_leaves_nothing_on_failure(tmp_path: Path) -> None:
-    target = tmp_path / "out.json"
-    write_json(target, {"v": 1})
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        tmp.write_text("half")
-        raise RuntimeError("boom")
-    assert read_json(target) == {"v": 1}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
-
-
-def test_reading_missing_artifacts_says_what_to_run(tmp_path: Path) -> None:
-    with pytest.raises(LastmileError, match="dvc repro"):
-        read_json(tmp_path / "x.json")
+def test_reading_a_missing_table_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(LastmileError, match="dvc repro"):
         read_table(tmp_path / "x.parquet")
-
-
-def test_atomic_writes_get_ordinary_permissions(tmp_path: Path) -> None:
-    write_json(tmp_path / "out.json", {})
-    assert (tmp_path / "out.json").stat().st_mode & 0o044 == 0o044  # group and others may read

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lastmile.contract import ColumnSpec
-from lastmile.data import snake_case
+from lastmile.contract import ColumnSpec, snake_case
 from lastmile.errors import read_yaml
 from tests.conftest import (
     CONTRACT,

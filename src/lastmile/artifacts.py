@@ -13,9 +13,9 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
-from lastmile.data import Label, write_json
 from lastmile.errors import LastmileError
-from lastmile.params import FeatureParams, TargetParams
+from lastmile.files import write_json
+from lastmile.params import FeatureParams, Label, TargetParams
 
 Verdict = Literal["improved", "no measurable change", "worse within noise", "significant regression"]
 GateKind = Literal["degenerate", "floor", "regression", "fairness", "fairness_regression"]

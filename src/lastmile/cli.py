@@ -275,7 +275,7 @@ def release_smoke(
     params: ParamsOption = paths.PARAMS,
 ) -> None:
     """Start the image, wait for /readyz, send a good and a bad request, check it runs as non-root."""
-    from lastmile.data import write_json
+    from lastmile.files import write_json
     from lastmile.release import image as images
 
     def run() -> bool:
@@ -537,7 +537,7 @@ def schema_infer(
 
     Reads the file as `ingest` does (params.yaml `data:` options). Review the `# REVIEW` notes.
     """
-    from lastmile.data import write_text
+    from lastmile.files import write_text
     from lastmile.project import infer
 
     def run() -> None:

@@ -6,18 +6,24 @@ valid row is.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lastmile.data import snake_case
 from lastmile.errors import load_config, quoted, shorten
+from lastmile.params import LabelKind
 from lastmile.paths import CONTRACT
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pandera.pandas as pa
+
+
+def snake_case(name: str) -> str:
+    """`Unit Price ` -> `unit_price`: the column names the contract and the API use."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
 class ColumnSpec(BaseModel):
@@ -44,6 +50,11 @@ class ColumnSpec(BaseModel):
             repeated = sorted({v for v in self.values if self.values.count(v) > 1})
             raise ValueError(f"`values` lists {quoted(repeated)} more than once")
         return self
+
+    @property
+    def label_kind(self) -> LabelKind:
+        """What this column holds as a target (`lastmile.params.label_as`)."""
+        return "text" if self.kind == "category" else self.kind
 
     @property
     def dtype(self) -> str:
@@ -89,6 +100,8 @@ def parse_booleans(frame: pd.DataFrame, contract: Contract) -> pd.DataFrame:
 
     Other values are left as they are, so that validation reports them with their rows.
     """
+    import pandas as pd  # imported here: `check` reads the contract without pandas
+
     out = frame.copy()
     for name, spec in contract.columns.items():
         if spec.kind == "boolean" and name in out.columns:

@@ -1,7 +1,6 @@
-"""Reading the raw source and writing tables and reports atomically.
+"""Reading the raw source, typing its columns and labels, and the tables the stages pass on.
 
-Every write goes to a temporary file first and is renamed into place, so a failing stage
-never leaves a half-written artifact behind.
+Tables are written atomically (`lastmile.files`), so a failing stage never leaves a half-written one.
 """
 
 from __future__ import annotations
@@ -10,29 +9,21 @@ import csv
 import gzip
 import hashlib
 import io
-import json
-import os
-import re
-import tempfile
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lastmile.errors import LastmileError, quoted, shorten
+from lastmile.contract import snake_case
+from lastmile.errors import LastmileError, quoted
+from lastmile.files import atomic_path
+from lastmile.params import Label, LabelKind, label_as
 
 
 class DataSourceError(LastmileError):
     """The raw source cannot be read as a table."""
-
-
-def snake_case(name: str) -> str:
-    """`Unit Price ` -> `unit_price`: the column names the contract and the API use."""
-    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
 
 
 def _read_text(source: str) -> str:
@@ -152,15 +143,12 @@ def infer_types(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-Label = str | int | bool
-
-
 def native(value: Any) -> Any:
     """A numpy scalar as the plain Python value (JSON-serialisable); anything else unchanged."""
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _label_kind(labels: pd.Series) -> str:
+def _label_kind(labels: pd.Series) -> LabelKind:
     if pd.api.types.is_bool_dtype(labels):
         return "boolean"
     if pd.api.types.is_integer_dtype(labels):
@@ -171,42 +159,11 @@ def _label_kind(labels: pd.Series) -> str:
 
 
 def typed_label(value: Label, labels: pd.Series, column: str) -> Label:
-    """`value` (params.yaml `target.positive`) as the type of the labels in `column`.
-
-    1 or "1" for whole-number labels, true/"true"/1 for booleans, the text "1" for text labels:
-    the same label written either way is found; a label of another kind is a clear error.
-    """
+    """`value` (params.yaml `target.positive`) as the type of the labels in `column`
+    (`lastmile.params.label_as`); a boolean written as text takes the data's own spelling."""
     kind = _label_kind(labels)
-    text = str(value).strip()
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if text.casefold() in ("true", "1"):
-            return True
-        if text.casefold() in ("false", "0"):
-            return False
-    elif kind == "integer":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", text):
-            return int(text)
-    elif kind == "text":
-        if isinstance(value, bool):
-            # A boolean written as text in the data: use the data's own spelling (True, true, TRUE).
-            spelled = {str(label).casefold(): str(label) for label in labels.dropna().unique()}
-            return spelled.get(text.casefold(), text)
-        return text
-    if kind == "number":
-        raise LastmileError(
-            f"The target column '{shorten(column)}' holds decimal numbers, which cannot be class labels: "
-            "declare it `integer`, `category` or `boolean` in contract.yaml."
-        )
-    expected = "true or false" if kind == "boolean" else "a whole number"
-    raise LastmileError(
-        f"params.yaml `target.positive` is {shorten(repr(value))}, but the target column '{shorten(column)}' "
-        f"holds {kind} labels: "
-        f"write the positive label as {expected}."
-    )
+    spellings = labels.dropna().unique() if kind == "text" and isinstance(value, bool) else ()
+    return label_as(value, kind, column, [str(label) for label in spellings])
 
 
 def frame_hash(frame: pd.DataFrame) -> str:
@@ -214,45 +171,6 @@ def frame_hash(frame: pd.DataFrame) -> str:
     digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()
-
-
-@contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path next to `path`; rename it into place only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    # mkstemp makes the file private (0600); artifacts get the usual permissions, so that a
-    # server running as another user (the image's) can read them.
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o666 & ~umask)
-    try:
-        yield tmp
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _write(path: Path, writer: Callable[[IO[str]], Any]) -> None:
-    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as handle:
-        writer(handle)
-
-
-def write_json(path: Path, payload: Any) -> None:
-    _write(path, lambda f: f.write(json.dumps(payload, indent=2, sort_keys=True) + "\n"))
-
-
-def write_text(path: Path, text: str) -> None:
-    _write(path, lambda f: f.write(text))
-
-
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise LastmileError(f"{path} not found: run the earlier pipeline stages (`dvc repro`).") from exc
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:

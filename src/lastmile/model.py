@@ -9,17 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import joblib
 import numpy as np
-import pandas as pd
 
 from lastmile import artifacts
 from lastmile.artifacts import ModelInfo
-from lastmile.data import Label, atomic_path
 from lastmile.errors import LastmileError
-from lastmile.params import FeatureParams, ModelParams
+from lastmile.files import atomic_path
+from lastmile.params import FeatureParams, Label, ModelParams
 
 if TYPE_CHECKING:
+    import pandas as pd
     from sklearn.pipeline import Pipeline
 
 MODEL_FILE = "model.joblib"
@@ -77,6 +76,8 @@ def save_model(directory: Path, pipeline: Pipeline, info: ModelInfo) -> None:
     _forget_machine(pipeline)
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_path(directory / MODEL_FILE) as tmp:
+        import joblib  # imported here, as scikit-learn: reading the metadata alone stays light
+
         joblib.dump(pipeline, tmp)
     artifacts.write(directory / METADATA_FILE, info)
 
@@ -92,5 +93,7 @@ def load_metadata(directory: Path) -> ModelInfo:
 def load_model(directory: Path) -> tuple[Pipeline, ModelInfo]:
     """Load the pipeline and its metadata. Only load models you trained: joblib runs pickles."""
     metadata = load_metadata(directory)
+    import joblib
+
     pipeline: Pipeline = joblib.load(directory / MODEL_FILE)
     return pipeline, metadata

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,9 +18,53 @@ from pydantic import (
     model_validator,
 )
 
-from lastmile.errors import load_config, quoted, shorten
+from lastmile.errors import LastmileError, load_config, quoted, shorten
 from lastmile.metrics import MetricName
 from lastmile.paths import PARAMS
+
+# A class label as params.yaml and the data write it: "yes", 1 or true.
+Label = str | int | bool
+# What a target column holds, whether read from the data (`lastmile.data.typed_label`) or declared
+# in contract.yaml (`lastmile.contract.ColumnSpec.label_kind`).
+LabelKind = Literal["text", "integer", "number", "boolean"]
+
+
+def label_as(value: Label, kind: LabelKind, column: str, spellings: Sequence[str] = ()) -> Label:
+    """`value` (params.yaml `target.positive`) as a label of `kind`, the kind of `column`'s labels.
+
+    1 or "1" for whole-number labels, true/"true"/1 for booleans, the text "1" for text labels:
+    the same label written either way is found; a label of another kind is a clear error. A
+    boolean for text labels takes its spelling among `spellings` (True, true, TRUE) when there.
+    """
+    text = str(value).strip()
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if text.casefold() in ("true", "1"):
+            return True
+        if text.casefold() in ("false", "0"):
+            return False
+    elif kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", text):
+            return int(text)
+    elif kind == "text":
+        if isinstance(value, bool):
+            spelled = {label.casefold(): label for label in spellings}
+            return spelled.get(text.casefold(), text)
+        return text
+    if kind == "number":
+        raise LastmileError(
+            f"The target column '{shorten(column)}' holds decimal numbers, which cannot be class labels: "
+            "declare it `integer`, `category` or `boolean` in contract.yaml."
+        )
+    expected = "true or false" if kind == "boolean" else "a whole number"
+    raise LastmileError(
+        f"params.yaml `target.positive` is {shorten(repr(value))}, but the target column '{shorten(column)}' "
+        f"holds {kind} labels: "
+        f"write the positive label as {expected}."
+    )
 
 
 class _Strict(BaseModel):
@@ -53,7 +99,7 @@ class DataParams(_Strict):
 class TargetParams(_Strict):
     column: str
     # Written as the data holds it: "yes", 1 or true. Matched to the target column's type by
-    # `lastmile.data.typed_label` (so 1 also finds the label "1" of a category column).
+    # `label_as` (so 1 also finds the label "1" of a category column).
     positive: StrictBool | StrictInt | StrictStr
 
 

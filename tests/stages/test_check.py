@@ -149,3 +149,18 @@ def test_a_huge_value_is_cut(tmp_path: Path, params: dict[str, Any], contract: d
     _config(tmp_path, params, contract)
     message = _error(tmp_path)
     assert len(message) < 2000 and "more characters" in message
+
+
+@pytest.mark.parametrize(("values", "passes"), [(["TRUE", "FALSE"], True), (["yes", "no"], False)])
+def test_a_boolean_positive_for_text_labels_takes_the_contracts_spelling(
+    tmp_path: Path, values: list[str], passes: bool
+) -> None:
+    """`positive: true` for a category target declared TRUE/FALSE is the label "TRUE", as ingest
+    reads it from the data; against yes/no it is no label of the contract."""
+    _config(
+        tmp_path, {"target.positive": True}, {f"columns.{TARGET}": {"kind": "category", "values": values}}
+    )
+    if passes:
+        assert _run(tmp_path).is_file()
+    else:
+        assert "`target.positive` is 'True'" in _error(tmp_path)

@@ -3,8 +3,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lastmile.data import read_json
 from lastmile.errors import LastmileError
+from lastmile.files import read_json
 from lastmile.params import Params
 from lastmile.stages import ingest
 from tests.conftest import SAMPLE_ROWS

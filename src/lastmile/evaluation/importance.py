@@ -17,9 +17,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from lastmile.data import Label
 from lastmile.metrics import DIGITS
 from lastmile.model import positive_proba
+from lastmile.params import Label
 
 
 def permutation_importances(

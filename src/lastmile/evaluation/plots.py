@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from lastmile.data import atomic_path
+from lastmile.files import atomic_path
 
 
 def _save(fig: Figure, path: Path) -> None:

@@ -34,8 +34,8 @@ from typing import Any, BinaryIO, Literal, Protocol
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from lastmile.data import Label
 from lastmile.errors import LastmileError
+from lastmile.params import Label
 
 SCHEMA = "lastmile.prediction/1"
 # Why lines are dropped: the queue was full, or the sink failed (full disk, closed pipe, ...).

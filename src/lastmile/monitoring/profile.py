@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lastmile.data import Label, write_json
 from lastmile.errors import LastmileError
-from lastmile.params import FeatureParams, ProfileParams
+from lastmile.files import write_json
+from lastmile.params import FeatureParams, Label, ProfileParams
 
 PROFILE_SCHEMA = "lastmile.profile/1"
 PROFILE_FILE = "profile.json"

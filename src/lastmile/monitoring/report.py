@@ -8,7 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from lastmile.data import write_json, write_text
+from lastmile.files import write_json, write_text
 from lastmile.monitoring.monitor import Assessment, Check
 
 JSON_FILE = "monitor.json"

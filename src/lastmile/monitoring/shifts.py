@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from lastmile.contract import ColumnSpec
-from lastmile.data import Label
 from lastmile.monitoring.logs import LOG_SCHEMA
+from lastmile.params import Label
 
 
 def shift_numeric(

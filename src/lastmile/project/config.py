@@ -16,8 +16,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.representer import RoundTripRepresenter
 
-from lastmile.data import write_text
 from lastmile.errors import LastmileError
+from lastmile.files import write_text
 
 
 class _Representer(RoundTripRepresenter):

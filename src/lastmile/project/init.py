@@ -23,8 +23,9 @@ from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from lastmile import paths
-from lastmile.data import read_source, write_text
+from lastmile.data import read_source
 from lastmile.errors import LastmileError, read_yaml
+from lastmile.files import write_text
 from lastmile.params import DataParams, Params, ProjectParams, load_params
 from lastmile.project import config
 from lastmile.project.infer import Draft, detect_reading, infer_source

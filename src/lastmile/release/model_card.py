@@ -12,7 +12,7 @@ from typing import Any
 
 from lastmile import artifacts, paths, prose
 from lastmile.artifacts import FairnessReport, GatesReport, MetricsReport, ModelInfo
-from lastmile.data import read_json
+from lastmile.files import read_json
 from lastmile.metrics import BRIEF, METRICS
 from lastmile.model import load_metadata
 from lastmile.params import Params

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lastmile.data import write_json, write_text
+from lastmile.files import write_json, write_text
 from lastmile.params import Params
 from lastmile.release import ReleaseError
 from lastmile.release.image import BASE_IMAGE_FILE, base_image

@@ -28,11 +28,10 @@ import pandas as pd
 
 from lastmile import artifacts, paths, prose
 from lastmile.artifacts import Artifact, Comparison, FairnessReport, GatesReport, SlicesReport
-from lastmile.data import Label
 from lastmile.errors import LastmileError, one_line
 from lastmile.evaluation.plots import confusion_plot, line_plot
 from lastmile.metrics import DIGITS, METRICS
-from lastmile.params import BootstrapParams, Params, load_params
+from lastmile.params import BootstrapParams, Label, Params, load_params
 from lastmile.review import baseline, gate
 from lastmile.review.baseline import Evaluation, Paired, Revision
 from lastmile.review.pr_artifact import REPORT, SUMMARY, write_verdict

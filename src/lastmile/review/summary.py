@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lastmile import artifacts, paths
 from lastmile.artifacts import GatesReport, MetricsReport
-from lastmile.data import read_json
+from lastmile.files import read_json
 from lastmile.metrics import BRIEF
 from lastmile.model import load_metadata
 

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lastmile.data import Label
 from lastmile.errors import LastmileError
+from lastmile.params import Label
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

@@ -18,8 +18,8 @@ from typing import Any
 
 from lastmile import artifacts, git, paths
 from lastmile.artifacts import GatesReport, MetricsReport, ModelInfo
-from lastmile.data import read_json
 from lastmile.errors import LastmileError
+from lastmile.files import read_json
 from lastmile.metrics import BRIEF
 from lastmile.model import METADATA_FILE, MODEL_FILE, load_metadata
 from lastmile.params import ProjectParams, load_params

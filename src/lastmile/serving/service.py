@@ -32,7 +32,6 @@ from starlette.responses import JSONResponse
 
 from lastmile.artifacts import MetricsReport
 from lastmile.contract import load_contract
-from lastmile.data import Label
 from lastmile.model import load_model, positive_proba
 from lastmile.monitoring.prediction_log import (
     DROP_REASONS,
@@ -42,6 +41,7 @@ from lastmile.monitoring.prediction_log import (
     make_sink,
     utc_now,
 )
+from lastmile.params import Label
 from lastmile.serving.bentoml_adapter import IOMixin, patch_batching
 from lastmile.serving.explain import Explainer
 from lastmile.serving.packaging import CONTRACT_FILE, model_metadata

@@ -17,13 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import pandas as pd
-
 from lastmile import paths
 from lastmile.contract import Contract, load_contract
-from lastmile.data import typed_label, write_json
 from lastmile.errors import LastmileError, quoted, shorten
-from lastmile.params import Params, load_params
+from lastmile.files import write_json
+from lastmile.params import Params, label_as, load_params
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,7 +57,7 @@ def _target(params: Params, contract: Contract) -> list[str]:
         return _columns(contract, "target.column", [params.target.column])
     # The label as the validated target column will hold it (text, whole number or boolean).
     try:
-        positive = typed_label(params.target.positive, pd.Series(dtype=spec.dtype), params.target.column)
+        positive = label_as(params.target.positive, spec.label_kind, params.target.column, spec.values or ())
     except LastmileError as exc:
         return [str(exc)]
     column = f"`columns.{shorten(params.target.column)}`"

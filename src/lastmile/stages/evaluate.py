@@ -26,13 +26,14 @@ from sklearn.calibration import calibration_curve
 
 from lastmile import artifacts, paths
 from lastmile.artifacts import FairnessReport, MetricsReport, SlicesReport
-from lastmile.data import atomic_path, read_table, typed_label, write_json
+from lastmile.data import read_table, typed_label
 from lastmile.errors import LastmileError
 from lastmile.evaluation import predictions
 from lastmile.evaluation.fairness import fairness_report
 from lastmile.evaluation.importance import permutation_importances
 from lastmile.evaluation.plots import bar_plot, confusion_plot, line_plot
 from lastmile.evaluation.slices import slice_columns, slice_report
+from lastmile.files import atomic_path, write_json
 from lastmile.metrics import DIGITS, Scored, headline
 from lastmile.model import load_model, positive_proba
 from lastmile.monitoring import profile

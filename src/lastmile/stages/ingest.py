@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from lastmile import paths
-from lastmile.data import frame_hash, infer_types, read_source, typed_label, write_json, write_table
+from lastmile.data import frame_hash, infer_types, read_source, typed_label, write_table
 from lastmile.errors import LastmileError, quoted, shorten
+from lastmile.files import write_json
 from lastmile.params import Params
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from lastmile.params import Params, TargetParams
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-    from lastmile.data import Label
+    from lastmile.params import Label
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ import pandera.pandas as pa
 
 from lastmile import paths
 from lastmile.contract import ColumnSpec, Contract, build_schema, parse_booleans
-from lastmile.data import read_table, write_json, write_table, write_text
+from lastmile.data import read_table, write_table
 from lastmile.errors import LastmileError, shorten
+from lastmile.files import write_json, write_text
 
 log = logging.getLogger(__name__)
 EXAMPLES = 5
