@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 import yaml
 from sklearn import metrics as skm
 
-from lastmile.artifacts import FairnessReport, GateResult, GatesReport, MetricsReport
+from lastmile.artifacts import FairnessReport, GateKind, GateResult, GatesReport, MetricsReport
 from lastmile.errors import LastmileError, read_yaml
 from lastmile.params import GateParams
 from lastmile.review import baseline, gate
@@ -443,3 +444,20 @@ def test_cli_without_an_evaluation_says_what_to_run(repo: Path) -> None:
     shutil.rmtree(repo / "reports")
     code, _, err, _ = _gate(repo)
     assert code == 1 and "dvc repro" in err and "Traceback" not in err
+
+
+def test_the_kinds_that_pass_without_a_base_are_those_relabelled_for_other_data(fair: Evaluation) -> None:
+    """Every kind of gate configured at once, without a base: the kinds that say "no baseline" are
+    exactly `gate.AGAINST_BASE`, the kinds `check` says "not comparable" for against other data."""
+    bound = {"max": 1.0, "max_increase": 0.1}
+    gates = _gates(
+        floors={"roc_auc": 0.0},
+        max_regression={"roc_auc": 0.1},
+        fairness={
+            feature: {"demographic_parity_difference": bound, "equalized_odds_difference": bound}
+            for feature in FAIRNESS.root
+        },
+    )
+    report = gate.check(gates, fair, None)
+    assert {g.kind for g in report.gates} == set(typing.get_args(GateKind))
+    assert {g.kind for g in report.gates if g.detail == "no baseline"} == gate.AGAINST_BASE

@@ -24,12 +24,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from lastmile import artifacts, paths
-from lastmile.artifacts import Comparison, FairnessReport, GateResult, GatesReport
+from lastmile.artifacts import Comparison, FairnessReport, GateKind, GateResult, GatesReport
 from lastmile.errors import LastmileError
 from lastmile.metrics import BY_NAME, DIGITS, MetricName
 from lastmile.params import FairnessBound, GateParams, Params
 from lastmile.review import baseline
 from lastmile.review.baseline import Evaluation, Paired
+
+# The kinds that compare with the base: without a base they pass with "no baseline", and against a
+# base that evaluated other data `check` relabels them "not comparable".
+AGAINST_BASE: frozenset[GateKind] = frozenset({"regression", "fairness_regression"})
 
 DEGENERATE = "predicts both classes"
 # Values are rounded to 6 digits when written: equality must not fail on the last bit.
@@ -228,10 +232,7 @@ def check(
     ]
     if base is not None and other:
         note = f"{NOT_COMPARABLE} ({other})"
-        results = [
-            r.model_copy(update={"detail": note}) if r.kind in ("regression", "fairness_regression") else r
-            for r in results
-        ]
+        results = [r.model_copy(update={"detail": note}) if r.kind in AGAINST_BASE else r for r in results]
         return GatesReport(
             passed=all(r.passed for r in results), baseline=f"{base.source}, {NOT_COMPARABLE}", gates=results
         )
