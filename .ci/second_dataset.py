@@ -80,7 +80,12 @@ def configure(repo: Path, columns: list[str]) -> None:
         "service_name": "TumourCheck",
         "image": "",
     }
-    params["data"] = {"source": SOURCE, "na_values": [], "label_suffix": ""}  # no comment lines
+    # Each key set in place, as a user edits the file: their comments stay (init's tests expect them).
+    reading = params["data"]
+    reading["source"] = SOURCE
+    reading["na_values"] = config.flow_list([])
+    reading["comment_prefix"] = None  # no comment lines
+    reading["label_suffix"] = ""
     params["target"] = {"column": "target", "positive": 1}
     params["features"] = {"numeric": features, "categorical": [], "sensitive": []}
     params["evaluation"]["slices"] = {"bands": {}, "columns": []}

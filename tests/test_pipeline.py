@@ -311,11 +311,17 @@ def test_bad_experiment_fails_first_and_the_documented_recovery_works(pipeline_r
     _restore(pipeline_repo)
     run(["dvc", "repro"], cwd=pipeline_repo)  # back to an up-to-date pipeline
     before = _untouched(pipeline_repo)
-    result = run(["dvc", "exp", "run", "-S", "model.kind=forest"], cwd=pipeline_repo, check=False)
+    # A value as long as the current one: DVC rewrites params.yaml to the same size, and the failed run
+    # leaves git's index with the rewritten file's size and second, so git sees no change.
+    current = read_yaml((pipeline_repo / "params.yaml").read_text(encoding="utf-8"))["model"]["kind"]
+    invalid = "forest".ljust(len(current), "_")
+    result = run(["dvc", "exp", "run", "-S", f"model.kind={invalid}"], cwd=pipeline_repo, check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "`model.kind`: Input should be" in output, output
     assert _untouched(pipeline_repo) == before
-    # README "Troubleshooting": DVC leaves params.yaml changed after a failed experiment.
+    # README "Troubleshooting": DVC leaves params.yaml changed after a failed experiment, and may leave
+    # git's index believing it unchanged (touch makes git compare its content).
+    run(["touch", "params.yaml"], cwd=pipeline_repo)
     run(["git", "checkout", "params.yaml", "dvc.lock", "reports"], cwd=pipeline_repo)
     run(["dvc", "checkout"], cwd=pipeline_repo)
     assert "Running stage" not in run(["dvc", "repro"], cwd=pipeline_repo).stdout
