@@ -465,7 +465,7 @@ def monitor_demo(
             _params(params),
             load_contract(contract),
             profile.load(paths.PROFILE),
-            paths.TEST_TABLE,
+            paths.VALIDATED_TABLE,
             out,
             typer.echo,
             records=records,

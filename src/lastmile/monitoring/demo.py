@@ -1,11 +1,16 @@
 """`make demo-drift`: the monitoring loop end to end on this machine, in under a minute.
 
 Starts the bento with `bentoml serve` on a free loopback port, its prediction log written to a
-file of its own, sends a bounded stream of normal traffic (held-out test rows) through `/predict`,
-and runs the monitor on the service's log; then a stream of shifted traffic (a numeric feature
-moved by half a standard deviation, a category's share changed by 20 points: of these, the ones the
-project has), and the monitor on the log's newest records. Which features are shifted follows from
-`params.yaml`.
+file of its own, sends a bounded stream of normal traffic through `/predict`, and runs the monitor
+on the service's log; then a stream of shifted traffic (a numeric feature moved by half a standard
+deviation, a category's share changed by 20 points: of these, the ones the project has), and the
+monitor on the log's newest records. Which features are shifted follows from `params.yaml`.
+
+Both streams are drawn from the whole validated table, not from the test split alone. The monitor
+compares features with the training split, most of that table, so a resample of it is normal
+traffic at any size; a small test split (113 rows for 569 in all) resampled to 2,000 records
+repeats each row about 18 times, the monitor counts every repeat as evidence, and the split's own
+sampling difference from the training rows reads as drift.
 """
 
 from __future__ import annotations
@@ -115,18 +120,18 @@ def _server_env(log_dir: Path) -> dict[str, str]:
     return {**env, "LASTMILE_PREDICTION_LOG": "file", "LASTMILE_PREDICTION_LOG_DIR": str(log_dir.resolve())}
 
 
-def _shifted_features(params: Params, test: pd.DataFrame) -> tuple[str | None, str | None]:
+def _shifted_features(params: Params, table: pd.DataFrame) -> tuple[str | None, str | None]:
     """The most spread numeric feature (the smallest share of its most frequent value), and the
     first categorical one with two values or more; None for a kind the project does not have."""
-    spread = [name for name in params.features.numeric if test[name].nunique() >= 2]
-    categorical = [name for name in params.features.categorical if test[name].nunique() >= 2]
+    spread = [name for name in params.features.numeric if table[name].nunique() >= 2]
+    categorical = [name for name in params.features.categorical if table[name].nunique() >= 2]
     if not spread and not categorical:
         raise LastmileError(
             "the drift demo shifts a numeric or a categorical feature with two values or more in the "
-            "test split: params.yaml `features` has none"
+            "validated data: params.yaml `features` has none"
         )
     numeric = (
-        min(spread, key=lambda name: test[name].value_counts(normalize=True).iloc[0]) if spread else None
+        min(spread, key=lambda name: table[name].value_counts(normalize=True).iloc[0]) if spread else None
     )
     return numeric, categorical[0] if categorical else None
 
@@ -146,20 +151,23 @@ def run(
     params: Params,
     contract: Contract,
     profile: Profile,
-    test_table: Path,
+    validated_table: Path,
     out: Path,
     say: Callable[[str], None],
     records: int = 2000,
     seed: int = 7,
 ) -> Outcome:
-    test = read_table(test_table)
+    table = read_table(validated_table)
     features = params.features.all
     rng = np.random.default_rng(seed)
-    normal = test.sample(n=records, replace=len(test) < records, random_state=seed).reset_index(drop=True)
-    shifted = test.sample(n=records, replace=len(test) < records, random_state=seed + 1).reset_index(
-        drop=True
+    repeat = len(table) < records
+    normal = table.sample(n=records, replace=repeat, random_state=seed).reset_index(drop=True)
+    shifted = table.sample(n=records, replace=repeat, random_state=seed + 1).reset_index(drop=True)
+    say(
+        f"traffic: {records:,} records a stream, drawn {'with' if repeat else 'without'} replacement "
+        f"from the {len(table):,} rows of {validated_table}"
     )
-    moved, category = _shifted_features(params, test)
+    moved, category = _shifted_features(params, table)
     changes = []
     if moved:
         shifted = shift_numeric(shifted, moved, contract.columns[moved], rng)
