@@ -645,7 +645,9 @@ def init(
         root = Path.cwd()
         if not allow_dirty:
             instantiate.check_clean(root)
-        answers = instantiate.ask(root, given, prompt)
+        # Asked in a terminal, a wrong answer is explained and asked again; with --no-input it stops.
+        tell = None if no_input else (lambda problem: typer.echo(problem, err=True))
+        answers = instantiate.ask(root, given, prompt, tell)
         outcome = instantiate.apply(root, answers, allow_dirty=allow_dirty, keep_generated=keep_generated)
         return instantiate.next_steps(outcome, answers)
 

@@ -220,6 +220,9 @@ def test_init_twice_with_the_same_answers_changes_nothing(repo_copy: Path, breas
     result = _init(repo_copy, *_breast_cancer_options(breast_cancer_csv))
     assert "nothing to change" in result.stdout
     assert _status(repo_copy) == ""
+    # Not trained yet: what is left is to train and commit, not to review again.
+    steps = result.stdout.split("Next steps", 1)[1]
+    assert "make run" in steps and "git commit" in steps and "Review" not in steps
 
 
 def test_init_keeps_a_reviewed_contract_and_tuned_gates_for_the_same_data(repo_copy: Path) -> None:
@@ -374,3 +377,100 @@ def test_the_printed_steps_run_in_order_in_a_folder_without_git(repo_copy: Path,
     # What `make run` starts with: DVC needs a git repository, the gates a `main` to compare with.
     run(["dvc", "status"], cwd=project)
     assert run(["git", "rev-parse", "main"], cwd=project).stdout.strip()
+
+
+def _other_data(repo: Path, extra: tuple[str, ...] = ()) -> str:
+    """A small new table in the project's data/ (committed): `kind` (a, b) is the target to choose,
+    `mass` has too many values to be one; each `extra` column holds x or y."""
+    rows = [",".join(["kind", "mass", "year", *extra])]
+    rows += [
+        ",".join(["ab"[i % 2], str(3000 + i), str(2007 + i % 3), *("xy"[i % 3 % 2] for _ in extra)])
+        for i in range(120)
+    ]
+    (repo / "data" / "other.csv").write_text("\n".join(rows) + "\n")
+    git_add_commit(repo, "other data")
+    return "data/other.csv"
+
+
+def test_init_explains_a_wrong_answer_and_asks_again(
+    repo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typed at the prompt, a wrong name, source, target, label or sensitive feature is explained,
+    with the valid choices, and asked again (it ended init with an error, the answers typed lost)."""
+    source = _other_data(repo_copy)
+    monkeypatch.chdir(repo_copy)
+    typed = [
+        ("2nd try", "'2nd-try' is not a valid answer: lower case letters"),
+        ("other", None),
+        ("", None),  # GitHub owner: none
+        ("", None),  # image: none
+        ("data/missing.csv", "Data source not found"),
+        (source, None),
+        ("Kind", "'Kind' is not a column of data/other.csv; its columns are ['kind', 'mass', 'year']"),
+        ("mass", "The target column 'mass' of data/other.csv has 120 distinct values"),
+        ("kind", None),
+        ("c", "'c' is not a label of 'kind': ['a', 'b']"),
+        ("b", None),
+        ("sex", "['sex'] are not features of data/other.csv; choose among ['mass', 'year'], or none"),
+        ("year", None),
+        ("", None),  # description: drafted
+    ]
+    result = CliRunner().invoke(app, ["init"], input="".join(f"{answer}\n" for answer, _ in typed))
+    assert result.exit_code == 0, result.output
+    for _, problem in typed:
+        if problem:
+            assert problem in result.output
+    assert result.output.count("Target column, one of ['kind', 'mass', 'year']: ") == 3
+    params = load_params(repo_copy / "params.yaml")
+    assert (params.project.name, params.data.source, params.target.column) == ("other", source, "kind")
+    assert (params.target.positive, params.features.sensitive) == ("b", ["year"])
+
+
+def test_a_wrong_answer_without_a_terminal_stops_and_writes_nothing(
+    repo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Input that ends after a wrong answer (a script, a pipe): the problem is said, init stops with a
+    non-zero exit and writes nothing."""
+    source = _other_data(repo_copy)
+    monkeypatch.chdir(repo_copy)
+    result = CliRunner().invoke(app, ["init", "--name", "other", "--source", source], input="\n\nweight\n")
+    assert result.exit_code == 1
+    assert "'weight' is not a column of data/other.csv" in result.output
+    assert "No answer to: Target column" in result.output and "unexpected error" not in result.output
+    assert _status(repo_copy) == ""
+
+
+def test_init_proposes_the_configured_target_only_for_its_data(
+    repo_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New data that happens to have a column named like the configured target: it is not proposed
+    (a column of the same name in another file may be anything: a feature, an identifier)."""
+    configured = load_params(repo_copy / "params.yaml").target
+    source = _other_data(repo_copy, (configured.column,))
+    monkeypatch.chdir(repo_copy)
+    result = CliRunner().invoke(app, ["init", "--no-input", "--name", "other", "--source", source])
+    assert result.exit_code == 1
+    assert "nothing to propose for: Target column, one of ['kind', 'mass', 'year'," in result.output
+    assert _status(repo_copy) == ""
+
+
+def test_init_again_on_a_committed_project_lists_only_what_is_left(repo_copy: Path) -> None:
+    """Same answers again on a project whose configuration and dvc.lock are committed: nothing
+    changed, so nothing to review, train or commit (it printed every step, `git commit` included)."""
+    before = load_params(repo_copy / "params.yaml")
+    options = [
+        *("--name", "same-data", "--github-owner", "acme", "--source", before.data.source),
+        *("--target", before.target.column, "--positive", str(before.target.positive)),
+        *("--sensitive", ",".join(before.features.sensitive)),
+    ]
+    first = _init(repo_copy, *options)
+    assert "git commit" in first.stdout.split("Next steps", 1)[1]
+    git_add_commit(repo_copy, "named it")
+    assert (repo_copy / "dvc.lock").exists()  # same data: trained already
+
+    again = _init(repo_copy, *options)
+    assert "nothing to change" in again.stdout
+    steps = again.stdout.split("Next steps", 1)[1]
+    assert "make doctor" in steps and "make test" in steps
+    assert "git commit" not in steps and "make run" not in steps and "Review" not in steps
+    assert _status(repo_copy) == ""

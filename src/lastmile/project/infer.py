@@ -79,6 +79,11 @@ class InferenceError(LastmileError):
     """The table cannot be drafted into a contract as it is."""
 
 
+class TargetError(InferenceError):
+    """The column named as the target cannot be one (absent, one label, a measurement): another
+    column may be, so `lastmile init` asks again."""
+
+
 @dataclass(frozen=True)
 class ColumnDraft:
     name: str
@@ -257,7 +262,7 @@ def infer(
 ) -> Draft:
     """Draft the contract of a raw table as `data.read_source` returns it (all text)."""
     if target not in frame.columns:
-        raise InferenceError(
+        raise TargetError(
             f"The target column {target!r} is not in {source}; its columns are {list(frame.columns)}."
         )
     problems = [p for name in frame.columns if name != target and (p := _untypable(str(name), frame[name]))]
@@ -275,12 +280,12 @@ def infer(
         labels = labels.str.removesuffix(label_suffix)
     counts = labels.value_counts()
     if len(counts) < 2:
-        raise InferenceError(
+        raise TargetError(
             f"The target column {target!r} of {source} has {len(counts)} label(s) "
             f"({list(counts.index)}): a classifier needs at least two."
         )
     if len(counts) > max_categories:
-        raise InferenceError(
+        raise TargetError(
             f"The target column {target!r} of {source} has {len(counts)} distinct values: "
             "Lastmile trains classifiers, so the target must be a label, not a measurement."
         )
