@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from lastmile.cli import app
 from lastmile.contract import load_contract
 from lastmile.params import load_params
-from lastmile.project.init import DATA_COMMENTS, SLICES_COMMENTS
+from lastmile.project.init import COPIER_FILES, DATA_COMMENTS, SLICES_COMMENTS, TEMPLATE_README_MARK
 from tests.conftest import ROOT, _copy_repo, git_add_commit, run
 
 
@@ -474,3 +475,57 @@ def test_init_again_on_a_committed_project_lists_only_what_is_left(repo_copy: Pa
     assert "make doctor" in steps and "make test" in steps
     assert "git commit" not in steps and "make run" not in steps and "Review" not in steps
     assert _status(repo_copy) == ""
+
+
+def _template_readme() -> None:
+    if not (ROOT / "README.md").read_text().startswith(TEMPLATE_README_MARK):
+        pytest.skip("this project's README is its own already (init wrote it once)")
+
+
+def _readme_links(readme: str) -> list[str]:
+    return re.findall(r"\]\(([^)]+)\)", readme)
+
+
+def test_init_writes_the_projects_readme_once(repo_copy: Path, breast_cancer_csv: Path) -> None:
+    """The template's README (Lastmile, the example data) becomes the project's, naming its data and
+    linking the template's documentation; the user's edits to it are never overwritten."""
+    _template_readme()
+    result = _init(repo_copy, *_breast_cancer_options(breast_cancer_csv))
+    assert "wrote README.md" in result.stdout
+    readme = (repo_copy / "README.md").read_text()
+    assert readme.startswith("# tumour-screen\n")
+    assert "`data/breast_cancer.csv`" in readme and "`target`, positive label `1`" in readme
+    links = _readme_links(readme)
+    assert "docs/making-it-yours.md" in links
+    assert all((repo_copy / link).is_file() for link in links)
+    # "Use this template" keeps copier's files (a deletion would conflict with each template change
+    # to them): the README says what they are.
+    kept = [name for name in COPIER_FILES if (repo_copy / name).is_file()]
+    assert kept == [name for name in COPIER_FILES if (ROOT / name).is_file()]
+    assert all(f"`{name}`" in readme for name in kept)
+
+    with (repo_copy / "README.md").open("a") as notes:
+        notes.write("\nOur team's notes.\n")
+    git_add_commit(repo_copy, "our notes")
+    _init(repo_copy, *_breast_cancer_options(breast_cancer_csv), "--description", "Flags cells.")
+    assert (repo_copy / "README.md").read_text() == readme + "\nOur team's notes.\n"
+
+
+def test_copier_copy_gives_the_projects_readme(tmp_path: Path, breast_cancer_csv: Path) -> None:
+    """What `copier copy` makes: the files copier copies, then its task `lastmile init` (copier.yml);
+    the README is the project's, and copier's own files are left out."""
+    _template_readme()
+    if not (ROOT / "copier.yml").exists():
+        pytest.skip("no copier.yml: this project was made by `copier copy`, which leaves it out")
+    template = _copy_repo(tmp_path / "template")
+    copier = ["copier", "copy", "--trust", "--defaults", "--skip-tasks", "--vcs-ref", "HEAD"]
+    run([*copier, "--data", "project_name=tumour-screen", str(template), "rendered"], cwd=tmp_path)
+    project = tmp_path / "rendered"
+    options = ["--allow-dirty", "--reset-generated", *_breast_cancer_options(breast_cancer_csv)]
+    _init(project, *options)
+    readme = (project / "README.md").read_text()
+    assert readme.startswith("# tumour-screen\n") and "`data/breast_cancer.csv`" in readme
+    assert all((project / link).is_file() for link in _readme_links(readme))
+    assert (project / ".copier-answers.yml").is_file()
+    assert not any((project / name).exists() for name in COPIER_FILES)
+    assert "copier.yml" not in readme

@@ -23,7 +23,7 @@ from typing import Annotated
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
-from lastmile import paths
+from lastmile import paths, prose
 from lastmile.data import read_source
 from lastmile.errors import LastmileError, read_yaml
 from lastmile.files import write_text
@@ -32,6 +32,13 @@ from lastmile.project import config
 from lastmile.project.infer import Draft, TargetError, detect_reading, infer_source
 
 DATA_DIR = Path("data")
+README = Path("README.md")
+# What only `copier copy` reads: it leaves them out of a project it makes; "Use this template" keeps
+# them, and so does init (deleted, every template change to them would conflict with the deletion).
+COPIER_FILES = ["copier.yml", "{{_copier_conf.answers_file}}.jinja"]
+# The first line of the template's README (which describes Lastmile and its example data): init
+# writes the project's own README in its place, once (docs/making-it-yours.md, "Your README").
+TEMPLATE_README_MARK = "<!-- lastmile:template-readme"
 # What the example's runs left behind: committed reports and lock, and the ignored outputs.
 GENERATED = [
     Path("dvc.lock"),
@@ -345,6 +352,32 @@ def _retire_source(root: Path, old: str, new: str) -> list[str]:
     return removed
 
 
+def _is_template_readme(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open(encoding="utf-8") as readme:
+        return readme.readline().startswith(TEMPLATE_README_MARK)
+
+
+def _doc_title(path: Path) -> str:
+    """A Markdown file's first `# ` heading (its name when it has none)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return path.stem
+
+
+def project_readme(root: Path, params: Params) -> str:
+    """The project's README: its name, what it predicts from which data, how to run it, and the
+    template's documentation (docs/) it keeps, linked."""
+    docs = [
+        (_doc_title(path), path.relative_to(root).as_posix()) for path in sorted((root / "docs").glob("*.md"))
+    ]
+    template = prose.templates("lastmile.project").get_template("README.md.j2")
+    copier_files = [name for name in COPIER_FILES if (root / name).is_file()]
+    return template.render(params=params, docs=docs, copier_files=copier_files)
+
+
 def _reset_generated(root: Path) -> list[str]:
     removed = []
     for relative in GENERATED:
@@ -413,7 +446,7 @@ def apply(
         _set_sensitive(document, answers.sensitive)
     # Check the result as the pipeline will read it before writing anything.
     try:
-        Params.model_validate(read_yaml(config.dump(document)))
+        written = Params.model_validate(read_yaml(config.dump(document)))
     except ValidationError as exc:
         raise InitError(
             f"The params.yaml these answers give would be invalid, so nothing was written: {exc}"
@@ -436,6 +469,9 @@ def apply(
             outcome.removed = _reset_generated(root)
     if new_source:
         outcome.retired = _retire_source(root, current.data.source, answers.source)
+    if _is_template_readme(root / README):
+        write_text(root / README, project_readme(root, written))
+        outcome.written.append(str(README))
     outcome.trained = (root / "dvc.lock").is_file()
     outcome.uncommitted = in_git and bool(_git(root, "status", "--porcelain").stdout.strip())
     return outcome
