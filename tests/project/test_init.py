@@ -15,8 +15,15 @@ from typer.testing import CliRunner
 
 from lastmile.cli import app
 from lastmile.contract import load_contract
-from lastmile.params import load_params
-from lastmile.project.init import COPIER_FILES, DATA_COMMENTS, SLICES_COMMENTS, TEMPLATE_README_MARK
+from lastmile.params import HistGradientBoostingParams, load_params
+from lastmile.project.init import (
+    COPIER_FILES,
+    DATA_COMMENTS,
+    SLICES_COMMENTS,
+    SMALL_DATA_BOOSTING,
+    SMALL_DATA_TRAIN_ROWS,
+    TEMPLATE_README_MARK,
+)
 from tests.conftest import ROOT, _copy_repo, git_add_commit, run
 
 
@@ -529,3 +536,27 @@ def test_copier_copy_gives_the_projects_readme(tmp_path: Path, breast_cancer_csv
     assert (project / ".copier-answers.yml").is_file()
     assert not any((project / name).exists() for name in COPIER_FILES)
     assert "copier.yml" not in readme
+
+
+def test_init_regularises_the_first_model_on_a_small_table(repo_copy: Path, tmp_path: Path) -> None:
+    """Below SMALL_DATA_TRAIN_ROWS training rows (where scikit-learn stops no boosting early) the
+    first model's gradient boosting is regularised; on a larger table it gets the defaults back."""
+    test_size = load_params(repo_copy / "params.yaml").split.test_size
+    train_share = 1 - test_size
+    for rows, expected in [
+        (int(SMALL_DATA_TRAIN_ROWS / train_share) - 10, SMALL_DATA_BOOSTING),
+        (int(SMALL_DATA_TRAIN_ROWS / train_share) + 10, HistGradientBoostingParams()),
+    ]:
+        source = tmp_path / f"table_{rows}.csv"
+        lines = ["size,group,kind", *(f"{i % 97},{'xyz'[i % 3]},{'ab'[i % 2]}" for i in range(rows))]
+        source.write_text("\n".join(lines) + "\n")
+        options = ["--name", "table", "--source", str(source), "--target", "kind", "--positive", "a"]
+        _init(repo_copy, "--allow-dirty", *options, "--sensitive", "")
+        params = load_params(repo_copy / "params.yaml")
+        assert params.model.hist_gradient_boosting == expected, rows
+        comment = next(
+            line
+            for line in (repo_copy / "params.yaml").read_text().splitlines()
+            if "  hist_gradient_boosting:" in line
+        )
+        assert f"{round(rows * train_share):,} training rows" in comment
