@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import run, uv_binary
+from lastmile.project.init import TEMPLATE_README_MARK
+from tests.conftest import git_add_commit, run, uv_binary
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +66,13 @@ def make_in(repo: Path, *args: str) -> str:
 def gate_results(repo: Path) -> dict[str, object]:
     gates: dict[str, object] = json.loads((repo / "reports/gates.json").read_text())
     return gates
+
+
+def as_template_readme(repo: Path, *, commit: bool = True) -> None:
+    """In a project made from the template, init wrote its README once: mark it as the template's
+    again (and commit it), so that this project's suite tests the README init writes too."""
+    readme = repo / "README.md"
+    if not readme.read_text().startswith(TEMPLATE_README_MARK):
+        readme.write_text(f"{TEMPLATE_README_MARK} -->\n{readme.read_text()}")
+        if commit:
+            git_add_commit(repo, "the template's README")
