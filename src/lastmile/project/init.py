@@ -331,10 +331,9 @@ def _set_features(document: CommentedMap, draft: Draft, sensitive: list[str]) ->
     config.replace(document, "gates", config.parse(FIRST_GATES.format(fairness=_fairness_text(sensitive))))
 
 
-def _set_first_model(document: CommentedMap, rows: int) -> None:
+def _set_first_model(document: CommentedMap, rows: int, test_size: float) -> None:
     """The gradient boosting's settings for a first model on `rows` rows: regularised on a small
     table, scikit-learn's defaults (with early stopping) on a larger one. The model kind stays."""
-    test_size = Params.model_validate(read_yaml(config.dump(document))).split.test_size
     train_rows = round(rows * (1 - test_size))
     small = train_rows < SMALL_DATA_TRAIN_ROWS
     settings = SMALL_DATA_BOOSTING if small else HistGradientBoostingParams()
@@ -469,7 +468,7 @@ def apply(
     _set_data(document, answers, reading, new_source=new_source)
     if data_changed:
         _set_features(document, draft, answers.sensitive)
-        _set_first_model(document, draft.rows)
+        _set_first_model(document, draft.rows, current.split.test_size)  # init leaves `split:` as it is
     else:
         _set_sensitive(document, answers.sensitive)
     # Check the result as the pipeline will read it before writing anything.
@@ -587,6 +586,9 @@ class _Questions:
     tell: Callable[[str], None] | None
     current: Params
     options: tuple[list[str] | None, str | None, str | None]
+    # Each file is read once however often an answer is checked (a URL, a large table).
+    _columns: dict[str, list[str]] = field(default_factory=dict)
+    _drafts: dict[tuple[str, str], Draft] = field(default_factory=dict)
 
     def answer(
         self, key: str, question: str, default: str | None, problem: Callable[[str], str | None] = _fine
@@ -609,19 +611,23 @@ class _Questions:
         return _reading(self.current.data, params_source, _readable(self.root, source), target, self.options)
 
     def columns(self, source: str) -> list[str]:
-        reading = self._reading(source, None)
-        return _columns(self.root, source, reading.na_values, reading.comment_prefix)
+        if source not in self._columns:
+            reading = self._reading(source, None)
+            self._columns[source] = _columns(self.root, source, reading.na_values, reading.comment_prefix)
+        return self._columns[source]
 
     def drafted(self, source: str, target: str) -> Draft:
-        reading = self._reading(source, target)
-        return infer_source(
-            _readable(self.root, source),
-            target,
-            na_values=reading.na_values,
-            comment_prefix=reading.comment_prefix,
-            label_suffix=reading.label_suffix,
-            shown_as=source,
-        )
+        if (source, target) not in self._drafts:
+            reading = self._reading(source, target)
+            self._drafts[source, target] = infer_source(
+                _readable(self.root, source),
+                target,
+                na_values=reading.na_values,
+                comment_prefix=reading.comment_prefix,
+                label_suffix=reading.label_suffix,
+                shown_as=source,
+            )
+        return self._drafts[source, target]
 
     def unreadable(self, source: str) -> str | None:
         try:
