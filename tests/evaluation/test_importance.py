@@ -7,7 +7,8 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
-from lastmile.evaluation.importance import permutation_importances, shuffled_positions
+from lastmile.evaluation import importance
+from lastmile.evaluation.importance import STACKED_ROWS, shuffled_positions
 from lastmile.model import load_model, positive_proba
 from lastmile.params import Params
 
@@ -20,18 +21,20 @@ def test_each_repeat_is_a_permutation_of_the_rows() -> None:
     assert not np.array_equal(repeats[0], repeats[1])
 
 
-@pytest.mark.parametrize("n_repeats", [1, 3])
+@pytest.mark.parametrize(("n_repeats", "stacked_rows"), [(1, STACKED_ROWS), (3, STACKED_ROWS), (3, 800)])
 def test_the_stacked_repeats_give_scikit_learns_permutation_importance(
-    trained_repo: Path, params: Params, n_repeats: int
+    trained_repo: Path, params: Params, n_repeats: int, stacked_rows: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Same seed, same shuffles, same scores as `sklearn.inspection.permutation_importance`."""
+    """Same seed, same shuffles, same scores as `sklearn.inspection.permutation_importance`, also when
+    the repeats take several predictions (800 stacked rows: two repeats of 400, then one)."""
+    monkeypatch.setattr(importance, "STACKED_ROWS", stacked_rows)
     pipeline, metadata = load_model(trained_repo / "models")
     test = pd.read_parquet(trained_repo / "data/processed/test.parquet")
     features = test[params.features.all]
     y_true = (test[params.target.column] == metadata.target.positive).to_numpy().astype(int)
     max_rows, seed = 400, 11
 
-    ours = permutation_importances(
+    ours = importance.permutation_importances(
         pipeline,
         features,
         y_true,

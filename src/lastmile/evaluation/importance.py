@@ -25,6 +25,9 @@ from lastmile.metrics import DIGITS
 from lastmile.model import positive_proba
 from lastmile.params import Label
 
+# Rows per prediction: bounds memory when `max_rows` x `n_repeats` is large.
+STACKED_ROWS = 200_000
+
 
 def shuffled_positions(rows: int, n_repeats: int, seed: int) -> list[np.ndarray]:
     """For each repeat, which sampled row each row's shuffled value comes from.
@@ -60,14 +63,18 @@ def permutation_importances(
     rows = np.sort(rng.choice(len(features), size=min(max_rows, len(features)), replace=False))
     sample, labels = features.iloc[rows].reset_index(drop=True), y_true[rows]
     baseline = roc_auc_score(labels, positive_proba(pipeline, sample, positive))
-    stacked = pd.concat([sample] * n_repeats, ignore_index=True)
-    shuffled = np.concatenate(shuffled_positions(len(sample), n_repeats, seed))
+    repeats = shuffled_positions(len(sample), n_repeats, seed)
+    per_call = max(1, STACKED_ROWS // len(sample))
     drops = {}
     for column in sample.columns:
-        permuted = stacked.copy()
-        permuted[column] = sample[column].iloc[shuffled].set_axis(stacked.index)
-        proba = positive_proba(pipeline, permuted, positive).reshape(n_repeats, len(sample))
-        drops[column] = baseline - np.array([roc_auc_score(labels, scores) for scores in proba])
+        scores: list[float] = []
+        for start in range(0, n_repeats, per_call):
+            chunk = repeats[start : start + per_call]
+            permuted = pd.concat([sample] * len(chunk), ignore_index=True)
+            permuted[column] = sample[column].iloc[np.concatenate(chunk)].set_axis(permuted.index)
+            proba = positive_proba(pipeline, permuted, positive).reshape(len(chunk), len(sample))
+            scores += [roc_auc_score(labels, row) for row in proba]
+        drops[column] = baseline - np.array(scores)
     ranked = sorted(drops.items(), key=lambda item: -float(np.mean(item[1])))
     return {
         "method": "permutation",
