@@ -1,11 +1,17 @@
-"""The one way the package runs git: the base of a comparison, a release's history, a build's commit."""
+"""The one way the package runs git: the base of a comparison, a release's history, a build's commit,
+whether a project is committed, and which GitHub repository its `origin` is."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 from lastmile.errors import LastmileError
+
+# OWNER/NAME in an `origin` URL: https://github.com/OWNER/NAME(.git), git@github.com:OWNER/NAME(.git).
+# GitHub owners are letters, digits and dashes; repository names may also hold `_` and `.`.
+_GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 
 
 def run(*args: str, cwd: Path = Path(), error: type[LastmileError] = LastmileError) -> str:
@@ -17,6 +23,22 @@ def run(*args: str, cwd: Path = Path(), error: type[LastmileError] = LastmileErr
     if result.returncode != 0:
         raise error(f"`git {' '.join(args)}` failed in {cwd}: {result.stderr.strip()}")
     return result.stdout
+
+
+def output(*args: str, cwd: Path = Path()) -> str | None:
+    """`git ARGS` in `cwd`, its output; None when it fails (not a repository, no such remote, no git):
+    for questions about a project, where "no" is an answer and not an error."""
+    try:
+        return run(*args, cwd=cwd)
+    except LastmileError:
+        return None
+
+
+def github_repository(cwd: Path = Path()) -> str | None:
+    """OWNER/NAME of the `origin` remote when it is on GitHub, else None."""
+    url = output("remote", "get-url", "origin", cwd=cwd)
+    match = _GITHUB_REMOTE.search(url.strip()) if url else None
+    return match.group(1) if match else None
 
 
 def resolve(ref: str, cwd: Path = Path()) -> tuple[str, str]:

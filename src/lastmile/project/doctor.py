@@ -18,12 +18,11 @@ from typing import Any, Literal
 
 import yaml
 
-from lastmile import paths
+from lastmile import git, paths
 from lastmile.errors import LastmileError, one_line
 
 Status = Literal["ok", "warn", "fail", "todo"]
 WORKFLOWS = Path(".github/workflows")
-_GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 _CONTEXT = re.compile(r"\$\{\{[^}]*?\b(secrets|vars)\.([A-Za-z_][A-Za-z0-9_]*)")
 # What each secret or variable the workflows read is for; GITHUB_TOKEN is GitHub's own.
 MEANING = {
@@ -44,10 +43,6 @@ class Finding:
     fix: str = ""
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-
-
 def check_configuration(root: Path) -> Finding:
     from lastmile.contract import load_contract
     from lastmile.params import load_params
@@ -64,14 +59,8 @@ def check_configuration(root: Path) -> Finding:
     )
 
 
-def github_repository(root: Path) -> str | None:
-    """OWNER/NAME of the `origin` remote when it is on GitHub."""
-    match = _GITHUB_REMOTE.search(_git(root, "remote", "get-url", "origin").stdout.strip())
-    return f"{match.group(1)}/{match.group(2)}" if match else None
-
-
 def check_git(root: Path) -> list[Finding]:
-    if _git(root, "rev-parse", "--git-dir").returncode != 0:
+    if git.output("rev-parse", "--git-dir", cwd=root) is None:
         return [
             Finding(
                 "fail",
@@ -81,8 +70,8 @@ def check_git(root: Path) -> list[Finding]:
             )
         ]
     findings = [Finding("ok", "git repository", "present")]
-    url = _git(root, "remote", "get-url", "origin").stdout.strip()
-    repository = github_repository(root)
+    url = (git.output("remote", "get-url", "origin", cwd=root) or "").strip()
+    repository = git.github_repository(root)
     if not url:
         findings.append(
             Finding(
@@ -108,7 +97,7 @@ def check_project_names(root: Path) -> list[Finding]:
         project = load_params(root / paths.PARAMS).project
     except LastmileError:
         return []  # reported by check_configuration
-    repository = github_repository(root)
+    repository = git.github_repository(root)
     if repository is None:
         return []
     owner = repository.split("/")[0]
@@ -230,7 +219,7 @@ def required_checks(workflows: dict[str, tuple[str, dict[str, Any]]]) -> list[st
 def github_side(root: Path) -> list[Finding]:
     """What only GitHub can show, read from the workflows: secrets, variables, permissions, checks."""
     workflows = _workflows(root)
-    repository = github_repository(root) or "OWNER/NAME"
+    repository = git.github_repository(root) or "OWNER/NAME"
     settings = f"https://github.com/{repository}/settings"
     readers: dict[tuple[str, str], list[str]] = {}
     for file, (text, _) in workflows.items():

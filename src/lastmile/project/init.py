@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Annotated
 from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
-from lastmile import paths, prose
+from lastmile import git, paths, prose
 from lastmile.data import read_source
 from lastmile.errors import LastmileError, read_yaml
 from lastmile.files import write_text
@@ -59,7 +58,6 @@ SLICES_COMMENTS = {
     "bands": "numeric column -> band edges: `x: [10, 20]` gives <10, 10-19, 20+",
     "columns": "extra categorical columns to slice by, e.g. [a_column]",
 }
-_GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9-]+)/")
 
 
 class InitError(LastmileError):
@@ -140,27 +138,22 @@ def service_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("-") if part)
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-
-
 def origin_owner(root: Path) -> str:
     """The owner of the `origin` remote when it is on GitHub, else an empty string."""
-    match = _GITHUB_REMOTE.search(_git(root, "remote", "get-url", "origin").stdout)
-    return match.group(1) if match else ""
+    return (git.github_repository(root) or "").partition("/")[0]
 
 
 def check_clean(root: Path) -> None:
     """Refuse to touch uncommitted work: init rewrites configuration and removes generated files."""
-    status = _git(root, "status", "--porcelain")
-    if status.returncode != 0:
+    status = git.output("status", "--porcelain", cwd=root)
+    if status is None:
         raise InitError(
             f"{root} is not a git repository, so `lastmile init` cannot tell what it would overwrite. "
             "Run `git init && git add -A && git commit -m 'From the template'` first, "
             "or pass --allow-dirty."
         )
-    if status.stdout.strip():
-        changed = [line[3:] for line in status.stdout.splitlines()]
+    if status.strip():
+        changed = [line[3:] for line in status.splitlines()]
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         raise InitError(
             f"The working tree has uncommitted changes ({shown}): `lastmile init` rewrites "
@@ -479,7 +472,7 @@ def apply(
             f"The params.yaml these answers give would be invalid, so nothing was written: {exc}"
         ) from exc
 
-    in_git = _git(root, "rev-parse", "--git-dir").returncode == 0
+    in_git = git.output("rev-parse", "--git-dir", cwd=root) is not None
     outcome = Outcome(data_changed=data_changed, in_git=in_git, draft=draft)
     if answers.source != given_source and not (root / answers.source).exists():
         adopt_source(root, given_source, copy=True)
@@ -500,7 +493,7 @@ def apply(
         write_text(root / README, project_readme(root, written))
         outcome.written.append(str(README))
     outcome.trained = (root / "dvc.lock").is_file()
-    outcome.uncommitted = in_git and bool(_git(root, "status", "--porcelain").stdout.strip())
+    outcome.uncommitted = in_git and bool((git.output("status", "--porcelain", cwd=root) or "").strip())
     return outcome
 
 

@@ -25,7 +25,6 @@ from lastmile.release import ReleaseError
 REGISTRY = "ghcr.io"
 FIRST_VERSION = "0.1.0"
 LOCAL_REPOSITORY = "local/lastmile"
-_GITHUB_REMOTE = re.compile(r"github\.com[:/]([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
 _TAG = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _BREAKING_SUBJECT = re.compile(r"^[a-zA-Z]+(\([^)]*\))?!:")
 _FEATURE_SUBJECT = re.compile(r"^feat(\([^)]*\))?:")
@@ -116,12 +115,7 @@ def image_name(repository: str) -> str:
 
 def default_repository(repo: Path) -> str:
     """OWNER/NAME of the `origin` remote when it is on GitHub, else `local/lastmile`."""
-    try:
-        url = _git(repo, "remote", "get-url", "origin").strip()
-    except ReleaseError:
-        return LOCAL_REPOSITORY
-    match = _GITHUB_REMOTE.search(url)
-    return match.group(1) if match else LOCAL_REPOSITORY
+    return git.github_repository(repo) or LOCAL_REPOSITORY
 
 
 def plan_release(
