@@ -1,4 +1,4 @@
-"""The JSON artifacts, typed: models/model.json and reports/{metrics,fairness,slices,gates}.json.
+"""The JSON artifacts, typed: models/model.json and reports/{metrics,fairness,slices,importance,gates}.json.
 
 Every module writes and reads them through these models, so a file's keys are declared once and a
 damaged or outdated file fails with the file and the key named, not with a `KeyError` later.
@@ -94,6 +94,22 @@ class SlicesReport(_Artifact):
 
     threshold: float
     slices: list[Slice]
+
+
+class FeatureImportance(_Artifact):
+    feature: str
+    importance_mean: float  # mean drop of the score when the feature's column is shuffled
+    importance_std: float
+
+
+class ImportanceReport(_Artifact):
+    """reports/importance.json: permutation importance of each raw feature, largest first."""
+
+    method: str  # "permutation"
+    scoring: str
+    rows: int
+    n_repeats: int
+    features: list[FeatureImportance]
 
 
 class Comparison(_Artifact):

@@ -54,9 +54,9 @@ def test_the_stacked_repeats_give_scikit_learns_permutation_importance(
     )
     scores = zip(theirs.importances_mean, theirs.importances_std, strict=True)
     expected = dict(zip(features.columns, scores, strict=True))
-    assert ours["rows"] == max_rows and ours["n_repeats"] == n_repeats
-    assert [f["feature"] for f in ours["features"]] == sorted(expected, key=lambda name: -expected[name][0])
-    for feature in ours["features"]:
-        mean, std = expected[feature["feature"]]
-        assert feature["importance_mean"] == pytest.approx(mean, abs=1e-6)
-        assert feature["importance_std"] == pytest.approx(std, abs=1e-6)
+    assert ours.rows == max_rows and ours.n_repeats == n_repeats
+    assert [f.feature for f in ours.features] == sorted(expected, key=lambda name: -expected[name][0])
+    for feature in ours.features:
+        mean, std = expected[feature.feature]
+        assert feature.importance_mean == pytest.approx(mean, abs=1e-6)
+        assert feature.importance_std == pytest.approx(std, abs=1e-6)

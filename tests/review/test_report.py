@@ -289,6 +289,26 @@ def test_hostile_data_cannot_inject_markdown(
             table = None
 
 
+@pytest.mark.parametrize(
+    "damaged",
+    ["{not json", '{"method": "permutation", "features": [{"feature": "age"}]}', '["a list"]'],
+)
+def test_a_damaged_importance_file_is_a_note_not_a_section(
+    history: Path, monkeypatch: pytest.MonkeyPatch, damaged: str
+) -> None:
+    """A branch's reports are a fork's files: a damaged one is named in the notes, never half read."""
+    path = history / "reports/importance.json"
+    saved = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(damaged, encoding="utf-8")
+        markdown = _report_in_process(history, "main", "reports/pr-damaged", monkeypatch)
+    finally:
+        path.write_text(saved, encoding="utf-8")
+    assert "Top features" not in markdown
+    notes = next(line for line in markdown.splitlines() if line.startswith("> Notes:"))
+    assert "`reports/importance.json` at " in notes and "re-run `dvc repro`" in notes
+
+
 def test_a_base_that_evaluated_other_data_is_marked_not_comparable(history: Path) -> None:
     """A base whose reports describe another target (a project just made from the template)."""
     run(["git", "checkout", "-qb", "other-data", "main"], cwd=history)

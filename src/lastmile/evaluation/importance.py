@@ -14,13 +14,12 @@ importance time with 61 calls of 3,000 rows.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
+from lastmile.artifacts import FeatureImportance, ImportanceReport
 from lastmile.metrics import DIGITS
 from lastmile.model import positive_proba
 from lastmile.params import Label
@@ -54,11 +53,8 @@ def permutation_importances(
     n_repeats: int,
     max_rows: int,
     seed: int,
-) -> dict[str, Any]:
-    """`{"method": "permutation", "scoring": "roc_auc", "rows", "n_repeats", "features": [...]}`.
-
-    Features are sorted by mean importance, largest first.
-    """
+) -> ImportanceReport:
+    """The drop of ROC AUC per shuffled feature; features sorted by mean drop, largest first."""
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(features), size=min(max_rows, len(features)), replace=False))
     sample, labels = features.iloc[rows].reset_index(drop=True), y_true[rows]
@@ -76,17 +72,17 @@ def permutation_importances(
             scores += [roc_auc_score(labels, row) for row in proba]
         drops[column] = baseline - np.array(scores)
     ranked = sorted(drops.items(), key=lambda item: -float(np.mean(item[1])))
-    return {
-        "method": "permutation",
-        "scoring": "roc_auc",
-        "rows": len(rows),
-        "n_repeats": n_repeats,
-        "features": [
-            {
-                "feature": str(name),
-                "importance_mean": round(float(np.mean(drop)), DIGITS),
-                "importance_std": round(float(np.std(drop)), DIGITS),
-            }
+    return ImportanceReport(
+        method="permutation",
+        scoring="roc_auc",
+        rows=len(rows),
+        n_repeats=n_repeats,
+        features=[
+            FeatureImportance(
+                feature=str(name),
+                importance_mean=round(float(np.mean(drop)), DIGITS),
+                importance_std=round(float(np.std(drop)), DIGITS),
+            )
             for name, drop in ranked
         ],
-    }
+    )

@@ -27,7 +27,15 @@ import jinja2
 import pandas as pd
 
 from lastmile import artifacts, paths, prose
-from lastmile.artifacts import Artifact, Comparison, FairnessReport, GatesReport, SlicesReport
+from lastmile.artifacts import (
+    Artifact,
+    Comparison,
+    FairnessReport,
+    FeatureImportance,
+    GatesReport,
+    ImportanceReport,
+    SlicesReport,
+)
 from lastmile.errors import LastmileError, one_line
 from lastmile.evaluation.plots import confusion_plot, line_plot
 from lastmile.metrics import DIGITS, METRICS
@@ -540,34 +548,28 @@ def _slices(inputs: Inputs) -> Slices | None:
     return Slices(metric, rows, len(slices), min(s.rows for s in slices))
 
 
-def _ranked(importance: Any) -> list[dict[str, Any]]:
-    if not isinstance(importance, dict) or not isinstance(importance.get("features"), list):
-        return []
-    features = [f for f in importance["features"] if isinstance(f, dict)]
-    return sorted(features, key=lambda f: -float(f.get("importance_mean") or 0))
+def _ranked(importance: ImportanceReport | None) -> list[FeatureImportance]:
+    return sorted(importance.features, key=lambda f: -f.importance_mean) if importance else []
 
 
 def _importance(inputs: Inputs, out: Path) -> Importance | None:
-    head, base = inputs.head.json(paths.IMPORTANCE), inputs.base.json(paths.IMPORTANCE)
+    head = inputs.head.artifact(paths.IMPORTANCE, ImportanceReport)
     features = _ranked(head)
-    if not features:
+    if head is None or not features:
         return None
-    old_rank = {f.get("feature"): rank for rank, f in enumerate(_ranked(base), 1)}
+    old_rank = {
+        f.feature: rank
+        for rank, f in enumerate(_ranked(inputs.base.artifact(paths.IMPORTANCE, ImportanceReport)), 1)
+    }
     figure = None
     if IMPORTANCE_FIGURE.is_file():
         shutil.copyfile(IMPORTANCE_FIGURE, out / IMPORTANCE_FIGURE.name)
         figure = IMPORTANCE_FIGURE.name
     ranks = [
-        FeatureRank(
-            rank,
-            str(f.get("feature")),
-            float(f.get("importance_mean") or 0),
-            float(f.get("importance_std") or 0),
-            old_rank.get(f.get("feature")),
-        )
+        FeatureRank(rank, f.feature, f.importance_mean, f.importance_std, old_rank.get(f.feature))
         for rank, f in enumerate(features[:TOP_FEATURES], 1)
     ]
-    return Importance(str(head.get("method") or "importance"), ranks, figure)
+    return Importance(head.method, ranks, figure)
 
 
 def _plots(inputs: Inputs, out: Path, positive: Label) -> list[Plot]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,7 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
 from lastmile import artifacts, paths
-from lastmile.artifacts import FairnessReport, MetricsReport, SlicesReport
+from lastmile.artifacts import FairnessReport, ImportanceReport, MetricsReport, SlicesReport
 from lastmile.data import read_table, typed_label
 from lastmile.errors import LastmileError
 from lastmile.evaluation import predictions
@@ -33,7 +32,7 @@ from lastmile.evaluation.fairness import fairness_report
 from lastmile.evaluation.importance import permutation_importances
 from lastmile.evaluation.plots import bar_plot, confusion_plot, line_plot
 from lastmile.evaluation.slices import slice_columns, slice_report
-from lastmile.files import atomic_path, write_json
+from lastmile.files import atomic_path
 from lastmile.metrics import DIGITS, Scored, headline
 from lastmile.model import load_model, positive_proba
 from lastmile.monitoring import profile
@@ -89,7 +88,7 @@ def _figures(
     named: dict[str, pd.DataFrame],
     results: MetricsReport,
     confusion: tuple[np.ndarray, list[str]],
-    importance: dict[str, Any],
+    importance: ImportanceReport,
     figures_dir: Path,
 ) -> None:
     roc_title = f"ROC (AUC {results.values['roc_auc']:.3f})"
@@ -116,12 +115,12 @@ def _figures(
         f"Confusion matrix (threshold {results.threshold:.3g})",
         figures_dir / "confusion.png",
     )
-    ranked = importance["features"]
+    ranked = importance.features
     bar_plot(
-        [f["feature"] for f in ranked],
-        [f["importance_mean"] for f in ranked],
-        [f["importance_std"] for f in ranked],
-        f"Permutation importance ({importance['rows']:,} test rows)",
+        [f.feature for f in ranked],
+        [f.importance_mean for f in ranked],
+        [f.importance_std for f in ranked],
+        f"Permutation importance ({importance.rows:,} test rows)",
         "drop in ROC AUC when shuffled",
         figures_dir / "importance.png",
     )
@@ -183,7 +182,7 @@ def run(
         max_rows=settings.max_rows,
         seed=params.evaluation.seed,
     )
-    write_json(out.importance, importance)
+    artifacts.write(out.importance, importance)
     labels = [str(negative), str(positive)]
     matrix = skm.confusion_matrix(actual, predicted, labels=labels)
     _figures(named, results, (matrix, labels), importance, out.figures_dir)
