@@ -296,7 +296,7 @@ def report(
     ] = "main",
     out: Annotated[
         Path, typer.Option("--out", help="Folder for report.md, its plots and verdict.json.")
-    ] = Path("reports/pr"),
+    ] = paths.PR_REPORT_DIR,
     run_url: Annotated[
         str | None, typer.Option("--run-url", help="Link to the CI run whose artifacts hold the report.")
     ] = None,
@@ -324,8 +324,6 @@ def pr_artifact_pack(
     typer.echo(f"report for PR #{artifact.pr_number} ready: {artifact.conclusion} ({artifact.title})")
 
 
-# Where `lastmile monitor` writes (outside the DVC pipeline; not in paths.py, which lists its artifacts).
-MONITOR_DIR = Path("reports/monitor")
 monitor_app = typer.Typer(
     help="Drift monitor: logged predictions against the reference profile (docs/monitoring.md).",
     invoke_without_command=True,
@@ -366,7 +364,9 @@ def monitor(
         str | None, typer.Option("--since", help="Only records from this time (ISO 8601) or age (24h, 7d).")
     ] = None,
     last: Annotated[int | None, typer.Option("--last", min=1, help="Only the newest N records.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for monitor.json/.md/.html.")] = MONITOR_DIR,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for monitor.json/.md/.html.")
+    ] = paths.MONITOR_DIR,
     profile_file: Annotated[
         Path, typer.Option("--profile", help="Reference profile written by `lastmile evaluate`.")
     ] = paths.PROFILE,
@@ -411,7 +411,7 @@ def monitor(
 def monitor_issue(
     report_dir: Annotated[
         Path, typer.Option("--report", help="Folder written by `lastmile monitor`.")
-    ] = MONITOR_DIR,
+    ] = paths.MONITOR_DIR,
     repository: Annotated[
         str, typer.Option("--repository", envvar="GITHUB_REPOSITORY", help="OWNER/NAME.")
     ] = "",
@@ -451,7 +451,7 @@ def monitor_issue(
 def monitor_demo(
     bento: Annotated[str, typer.Option("--bento", envvar="BENTO", help="Bento tag to serve.")],
     records: Annotated[int, typer.Option("--records", min=200, help="Records per traffic stream.")] = 2000,
-    out: Annotated[Path, typer.Option("--out", help="Logs and reports.")] = MONITOR_DIR / "demo",
+    out: Annotated[Path, typer.Option("--out", help="Logs and reports.")] = paths.MONITOR_DIR / "demo",
     params: ParamsOption = paths.PARAMS,
     contract: ContractOption = paths.CONTRACT,
 ) -> None:

@@ -23,4 +23,7 @@ SLICES = Path("reports/slices.json")
 FAIRNESS = Path("reports/fairness.json")
 IMPORTANCE = Path("reports/importance.json")
 PROFILE = Path("reports/profile.json")  # the drift monitor's reference, shipped in the bento
-GATES = Path("reports/gates.json")  # written by `lastmile gate`, outside the DVC pipeline
+# Written outside the DVC pipeline: `lastmile gate`, `lastmile report` and `lastmile monitor`.
+GATES = Path("reports/gates.json")
+PR_REPORT_DIR = Path("reports/pr")  # the PR comment, its plots and verdict (git-ignored)
+MONITOR_DIR = Path("reports/monitor")  # drift reports (git-ignored)

@@ -47,7 +47,6 @@ from lastmile.review.pr_artifact import REPORT, SUMMARY, write_verdict
 log = logging.getLogger(__name__)
 
 DEFAULT_BASE = "main"
-DEFAULT_OUT = Path("reports/pr")
 IMPORTANCE_FIGURE = paths.FIGURES_DIR / "importance.png"
 
 VERDICT_MARKS = {
@@ -659,7 +658,7 @@ def render(
     return Result(report, conclusion, title)
 
 
-def run(base: str = DEFAULT_BASE, out: Path = DEFAULT_OUT, run_url: str | None = None) -> Result:
+def run(base: str = DEFAULT_BASE, out: Path = paths.PR_REPORT_DIR, run_url: str | None = None) -> Result:
     """Write `out/report.md` with its PNG plots, `summary.md` and `verdict.json`, comparing with `base`."""
     root = Path.cwd()
     params = load_params(root / paths.PARAMS)
