@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-from pydantic import ValidationError
 from sklearn import metrics as skm
 
-from lastmile.metrics import BY_NAME, METRICS, Scored, Weighted, headline
+from lastmile.errors import quoted, read_yaml
+from lastmile.metrics import BY_NAME, METRICS, Scored, Weighted, headline, unknown_metrics
 from lastmile.params import GateParams
+from tests.conftest import ROOT
 
 ROWS = 2000
 THRESHOLD = 0.5
@@ -73,8 +74,20 @@ def test_headline_rounds_every_metric_to_its_digits() -> None:
 
 
 def test_gates_name_registered_metrics_only() -> None:
-    assert GateParams.model_validate({"floors": {"balanced_accuracy": 0.7}}).floors == {
-        "balanced_accuracy": 0.7
-    }
-    with pytest.raises(ValidationError, match="unknown metric 'roc'"):
-        GateParams.model_validate({"max_regression": {"roc": 0.01}})
+    known = GateParams.model_validate(
+        {"floors": {"balanced_accuracy": 0.7}, "max_regression": {"roc_auc": 0}}
+    )
+    assert unknown_metrics(known.metric_names) == []
+    gates = GateParams.model_validate({"floors": {"pr_auc": 0.5, "roc": 0.9, "f2": 0.1}})
+    problems = unknown_metrics(gates.metric_names)
+    assert problems == [
+        "params.yaml `gates.floors` names 'roc', 'f2', not among the headline metrics "
+        f"(`lastmile.metrics`); allowed: {quoted(m.name for m in METRICS)}"
+    ]
+
+
+def test_only_check_and_evaluate_depend_on_the_registry() -> None:
+    """Adding a metric re-runs `check` (which checks the gates' names) and `evaluate`, not training."""
+    stages = read_yaml((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    depend = {name for name, stage in stages.items() if "src/lastmile/metrics.py" in stage["deps"]}
+    assert depend == {"check", "evaluate"}

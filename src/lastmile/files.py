@@ -17,6 +17,9 @@ from typing import IO, Any
 
 from lastmile.errors import LastmileError
 
+# Decimal digits kept in every number the pipeline writes (metrics, curves, rates, probabilities).
+DIGITS = 6
+
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:

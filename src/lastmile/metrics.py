@@ -5,9 +5,11 @@ stage (`reports/metrics.json`), the gates' metric names in params.yaml, the pair
 PR report, the run summary, the bento labels and the model card. Adding a metric is one entry
 here and its test (the weighted formula against scikit-learn with `sample_weight`).
 
-It lives in the ground, not in `evaluation/`, because params.yaml's gates name metrics and
-`params.py` may only import the ground. scikit-learn is imported when a metric is computed, so that
-reading params does not pay for it.
+It lives in the ground because the `check` stage (the metric names of params.yaml's gates:
+`unknown_metrics`), the evaluation, the review and the release all read it. `params.py` does not
+import it, so the stages that only read params (ingest, validate, split, train) do not depend on
+this file: adding a metric re-runs `check` and `evaluate` only (a test in test_metrics.py).
+scikit-learn is imported when a metric is computed, so that `check` does not pay for it.
 
 Two formulas per metric:
 - `compute` on one scored test set (labels, probabilities, predicted labels at the threshold);
@@ -17,15 +19,14 @@ Two formulas per metric:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
-from pydantic import AfterValidator
 
-# Decimal digits kept in every number the pipeline writes (metrics, curves, rates, probabilities).
-DIGITS = 6
+from lastmile.errors import quoted
+from lastmile.files import DIGITS
 
 
 class Scored(NamedTuple):
@@ -233,14 +234,18 @@ BY_NAME: dict[str, Metric] = {metric.name: metric for metric in METRICS}
 BRIEF: tuple[Metric, ...] = tuple(metric for metric in METRICS if metric.brief)
 
 
-def _known(name: str) -> str:
-    if name not in BY_NAME:
-        raise ValueError(f"unknown metric {name!r}: expected one of {', '.join(BY_NAME)}")
-    return name
-
-
-# A headline metric's name, checked against `METRICS` where params.yaml names one.
-MetricName = Annotated[str, AfterValidator(_known)]
+def unknown_metrics(named: Mapping[str, Iterable[str]]) -> list[str]:
+    """A sentence for each params.yaml key (`gates.floors`: its metric names) naming a metric that
+    `METRICS` does not declare."""
+    problems = []
+    for key, names in named.items():
+        unknown = [name for name in names if name not in BY_NAME]
+        if unknown:
+            problems.append(
+                f"params.yaml `{key}` names {quoted(unknown)}, not among the headline metrics "
+                f"(`lastmile.metrics`); allowed: {quoted(BY_NAME)}"
+            )
+    return problems
 
 
 def headline(scored: Scored) -> dict[str, float]:

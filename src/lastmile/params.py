@@ -19,7 +19,6 @@ from pydantic import (
 )
 
 from lastmile.errors import LastmileError, load_config, quoted, shorten
-from lastmile.metrics import MetricName
 from lastmile.paths import PARAMS
 
 # A class label as params.yaml and the data write it: "yes", 1 or true.
@@ -199,12 +198,19 @@ class BootstrapParams(_Strict):
 
 
 class GateParams(_Strict):
+    # Keys are headline metrics' names: `check` and `gate` check them against `lastmile.metrics`
+    # (not imported here, so that adding a metric does not re-run the stages that read params).
     # Worst acceptable value: a minimum, or a maximum for metrics where lower is better (log loss...).
-    floors: dict[MetricName, float] = {}
+    floors: dict[str, float] = {}
     # Largest allowed worsening against the baseline (a drop for scores, a rise for losses).
-    max_regression: dict[MetricName, Annotated[float, Field(ge=0)]] = {}
+    max_regression: dict[str, Annotated[float, Field(ge=0)]] = {}
     fairness: dict[str, FairnessGateParams] = Field(default={}, description="Per sensitive feature.")
     bootstrap: BootstrapParams = BootstrapParams()
+
+    @property
+    def metric_names(self) -> dict[str, list[str]]:
+        """The metrics each section names, by its params.yaml key."""
+        return {"gates.floors": list(self.floors), "gates.max_regression": list(self.max_regression)}
 
 
 class ProfileParams(_Strict):

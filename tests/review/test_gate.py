@@ -440,6 +440,14 @@ def test_cli_bad_baseline_is_a_clear_error(repo: Path, args: list[str], message:
     assert written is None and out == ""
 
 
+def test_cli_refuses_gates_on_unknown_metrics_and_writes_nothing(repo: Path) -> None:
+    """params.yaml edited after the pipeline ran (so `check` has not seen it): named, not a KeyError."""
+    _set_gates(repo, {"floors": {"roc_auc": 0.6, "rocauc": 0.9}, "max_regression": {"pr_auc": 0.01}})
+    code, out, err, written = _gate(repo)
+    assert code == 1 and "Traceback" not in err and written is None and out == ""
+    assert "params.yaml `gates.floors` names 'rocauc', not among the headline metrics" in err
+
+
 def test_cli_without_an_evaluation_says_what_to_run(repo: Path) -> None:
     shutil.rmtree(repo / "reports")
     code, _, err, _ = _gate(repo)

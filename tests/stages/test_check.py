@@ -100,7 +100,12 @@ def test_the_output_does_not_change_with_valid_values(tmp_path: Path) -> None:
         ({"split.test_size": 1.5}, {}, "`split.test_size`: Input should be less than 1"),
         ({"model.kind": "forest"}, {}, "`model.kind`: Input should be 'hist_gradient_boosting' or"),
         ({"model.typo": 1}, {}, "`model.typo`: unknown key; allowed here: kind, seed"),
-        ({"gates.floors": {"acuracy": 0.5}}, {}, "`gates.floors.acuracy`: "),
+        (
+            {"gates.floors": {"acuracy": 0.5}},
+            {},
+            "`gates.floors` names 'acuracy', not among the headline metrics (`lastmile.metrics`); allowed: ",
+        ),
+        ({"gates.max_regression": {"auc": 0.01}}, {}, "`gates.max_regression` names 'auc', not among the"),
         ({"evaluation.threshold.rule": "best"}, {}, "`evaluation.threshold.rule`: Input should be"),
         ({}, {"min_rows": 0}, "contract.yaml is invalid: `min_rows`: Input should be greater than or equal"),
         (

@@ -20,7 +20,7 @@ import pandas as pd
 
 from lastmile.artifacts import Comparison, Verdict
 from lastmile.errors import LastmileError
-from lastmile.metrics import BY_NAME, MetricName, Weighted
+from lastmile.metrics import BY_NAME, Weighted
 
 # Resamples scored together: small blocks keep the (resamples, rows) matrices in the CPU cache,
 # which measured faster here than one big matrix (and memory stays bounded).
@@ -71,7 +71,7 @@ def _paired(base: pd.DataFrame, head: pd.DataFrame) -> tuple[np.ndarray, np.ndar
 def compare_all(
     base: pd.DataFrame,
     head: pd.DataFrame,
-    metrics: Iterable[MetricName],
+    metrics: Iterable[str],
     *,
     base_threshold: float = 0.5,
     head_threshold: float = 0.5,
@@ -122,7 +122,7 @@ def compare_all(
 def compare(
     base: pd.DataFrame,
     head: pd.DataFrame,
-    metric: MetricName,
+    metric: str,
     *,
     base_threshold: float = 0.5,
     head_threshold: float = 0.5,

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from fairlearn.metrics import false_positive_rate, selection_rate, true_positive_rate
 
-from lastmile.metrics import DIGITS
+from lastmile.files import DIGITS
 
 GROUP_RATES = {
     "selection_rate": selection_rate,

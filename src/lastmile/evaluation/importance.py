@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
 from lastmile.artifacts import FeatureImportance, ImportanceReport
-from lastmile.metrics import DIGITS
+from lastmile.files import DIGITS
 from lastmile.model import positive_proba
 from lastmile.params import Label
 

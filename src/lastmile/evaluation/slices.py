@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn import metrics as skm
 
 from lastmile.errors import LastmileError
-from lastmile.metrics import DIGITS
+from lastmile.files import DIGITS
 from lastmile.params import SliceParams
 
 MISSING = "(missing)"

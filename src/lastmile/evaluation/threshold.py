@@ -24,7 +24,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from lastmile.errors import LastmileError
-from lastmile.metrics import DIGITS
+from lastmile.files import DIGITS
 from lastmile.params import ThresholdParams
 
 

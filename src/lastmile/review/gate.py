@@ -26,7 +26,8 @@ from pathlib import Path
 from lastmile import artifacts, paths
 from lastmile.artifacts import Comparison, FairnessReport, GateKind, GateResult, GatesReport
 from lastmile.errors import LastmileError
-from lastmile.metrics import BY_NAME, DIGITS, MetricName
+from lastmile.files import DIGITS
+from lastmile.metrics import BY_NAME, unknown_metrics
 from lastmile.params import FairnessBound, GateParams, Params
 from lastmile.review import baseline
 from lastmile.review.baseline import Evaluation, Paired
@@ -88,7 +89,7 @@ def degenerate_gate(current: Evaluation) -> GateResult:
     )
 
 
-def floor_gates(floors: dict[MetricName, float], current: Evaluation) -> list[GateResult]:
+def floor_gates(floors: dict[str, float], current: Evaluation) -> list[GateResult]:
     results = []
     for metric, floor in floors.items():
         value = _metric(current, metric)
@@ -110,7 +111,7 @@ def floor_gates(floors: dict[MetricName, float], current: Evaluation) -> list[Ga
 
 
 def _regression_gate(
-    metric: MetricName,
+    metric: str,
     allowed: float,
     current: Evaluation,
     base: Evaluation | None,
@@ -299,6 +300,9 @@ def run(
     """Check the gates on `reports_dir` against a git ref or a folder; write the result to `out`."""
     if base_ref is not None and baseline_dir is not None:
         raise LastmileError("Pass either --base or --baseline-dir, not both.")
+    unknown = unknown_metrics(params.gates.metric_names)
+    if unknown:
+        raise LastmileError(" ".join(u + "." for u in unknown) + " Nothing was gated.")
     current = baseline.current(reports_dir)
     base = None
     if base_ref is not None:

@@ -38,7 +38,8 @@ from lastmile.artifacts import (
 )
 from lastmile.errors import LastmileError, one_line
 from lastmile.evaluation.plots import confusion_plot, line_plot
-from lastmile.metrics import DIGITS, METRICS
+from lastmile.files import DIGITS
+from lastmile.metrics import METRICS
 from lastmile.params import BootstrapParams, Label, Params, load_params
 from lastmile.review import baseline, gate
 from lastmile.review.baseline import Evaluation, Paired, Revision

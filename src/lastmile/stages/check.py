@@ -21,6 +21,7 @@ from lastmile import paths
 from lastmile.contract import Contract, load_contract
 from lastmile.errors import LastmileError, quoted, shorten
 from lastmile.files import write_json
+from lastmile.metrics import unknown_metrics
 from lastmile.params import Params, label_as, load_params
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,8 @@ def run(
     # Both files are read before failing, so one run names every problem.
     params = _load(load_params, params_file, errors)
     contract = _load(load_contract, contract_file, errors)
+    if params is not None:
+        errors += unknown_metrics(params.gates.metric_names)
     if params is not None and contract is not None:
         errors += problems(params, contract, params_file.parent)
     if errors:

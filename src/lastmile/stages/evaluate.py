@@ -32,8 +32,8 @@ from lastmile.evaluation.fairness import fairness_report
 from lastmile.evaluation.importance import permutation_importances
 from lastmile.evaluation.plots import bar_plot, confusion_plot, line_plot
 from lastmile.evaluation.slices import slice_columns, slice_report
-from lastmile.files import atomic_path
-from lastmile.metrics import DIGITS, Scored, headline
+from lastmile.files import DIGITS, atomic_path
+from lastmile.metrics import Scored, headline
 from lastmile.model import load_model, positive_proba
 from lastmile.monitoring import profile
 from lastmile.params import Params
