@@ -13,8 +13,9 @@ from typing import Any
 
 import bentoml
 import pytest
+from pydantic import BaseModel
 
-from lastmile.serving.bentoml_adapter import copy_build_context, patch_batching
+from lastmile.serving.bentoml_adapter import IOMixin, api_routes, copy_build_context, patch_batching
 
 ADAPTER = "update src/lastmile/serving/bentoml_adapter.py (and this test)"
 
@@ -108,3 +109,27 @@ def test_patch_batching_replaces_both_and_keeps_the_batcher_working(monkeypatch:
     batcher = server_app.CorkDispatcher(max_latency_in_ms=5000, max_batch_size=10)
     assert isinstance(batcher.optimizer, dispatcher.Optimizer)
     assert batcher.fallback() is refusal
+
+
+def test_api_routes_lists_each_endpoint_with_its_route_and_input() -> None:
+    """The service's `RequestGuard` finds the endpoints that take records through it."""
+
+    class Body(IOMixin, BaseModel):  # type: ignore[misc]
+        value: int
+
+    @bentoml.service
+    class Probe:
+        @bentoml.api(route="/score", input_spec=Body)  # type: ignore[untyped-decorator]
+        def score(self, value: int) -> int:
+            return value
+
+        @bentoml.api  # type: ignore[untyped-decorator]
+        def ping(self) -> str:
+            return "pong"
+
+    routes = api_routes(Probe)
+    if set(routes) != {"score", "ping"}:
+        pytest.fail(f"BentoML {bentoml.__version__} changed Service.apis: {routes}: {ADAPTER}")
+    assert routes["score"] == ("/score", Body)
+    route, spec = routes["ping"]
+    assert route == "/ping" and isinstance(spec, type) and not issubclass(spec, Body)

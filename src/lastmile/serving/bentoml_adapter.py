@@ -19,10 +19,19 @@ from typing import Any
 # overrides.
 from _bentoml_sdk.io_models import IOMixin  # type: ignore[import-untyped]
 
-__all__ = ["IOMixin", "copy_build_context", "patch_batching"]
+__all__ = ["IOMixin", "api_routes", "copy_build_context", "patch_batching"]
 
 # The working directory is one per process: only one thread may change it at a time.
 _WORKING_DIRECTORY = threading.Lock()
+
+
+def api_routes(service: Any) -> dict[str, tuple[str, type]]:
+    """Endpoint name -> (route, input model) of a `@bentoml.service` class.
+
+    BentoML 1.4 has no public listing of a service's endpoints; its service object keeps them in
+    `apis`, a mapping of name to `APIMethod` (with `route` and `input_spec`).
+    """
+    return {name: (method.route, method.input_spec) for name, method in service.apis.items()}
 
 
 def copy_build_context(bento: Any, out: Path, *, enable_buildkit: bool = True) -> Path:

@@ -42,7 +42,7 @@ from lastmile.monitoring.prediction_log import (
     utc_now,
 )
 from lastmile.params import Label
-from lastmile.serving.bentoml_adapter import IOMixin, patch_batching
+from lastmile.serving.bentoml_adapter import IOMixin, api_routes, patch_batching
 from lastmile.serving.explain import Explainer
 from lastmile.serving.packaging import CONTRACT_FILE, model_metadata
 from lastmile.serving.records import RecordBase, describe_errors, record_model, to_frame
@@ -362,8 +362,20 @@ INDEX_HTML = f"""<!DOCTYPE html>
 """.encode()
 
 
+def record_routes() -> frozenset[str]:
+    """The routes of the endpoints that take records: those whose input is a `PredictRequest`.
+
+    `RequestGuard` validates their bodies in full, and `PredictRequest.from_http_request` hands the
+    endpoint what it validated: an endpoint takes records by declaring such an input, nothing else.
+    """
+    return frozenset(
+        route for route, spec in api_routes(Classifier).values() if issubclass(spec, PredictRequest)
+    )
+
+
 class RequestGuard:
-    """ASGI middleware: checks `/predict` bodies, adds the model-version header, serves a clean index.
+    """ASGI middleware: checks the bodies of the endpoints that take records (`record_routes`), adds
+    the model-version and request-id headers, serves a clean index.
 
     BentoML 1.4 would answer an empty list with a 500, accept unknown fields, read bodies of
     any size, log every 400 with a traceback and serve a UI that loads a third-party script.
@@ -372,13 +384,10 @@ class RequestGuard:
     client reads the 4xx rather than a reset connection.
     """
 
-    def __init__(
-        self, app: ASGIApp, *, predict_path: str = "/predict", explain_path: str = "/explain"
-    ) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.predict_path = predict_path
-        # The endpoints that take records: their bodies are validated here, in full.
-        self.record_paths = frozenset({predict_path, explain_path})
+        self.record_paths = record_routes()
+        self.predict_path = api_routes(Classifier)["predict"][0]
         self.version = MODEL_VERSION.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
