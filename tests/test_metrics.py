@@ -1,5 +1,7 @@
 """The metric registry: every entry's plain and weighted formulas against scikit-learn."""
 
+import re
+
 import numpy as np
 import pytest
 from sklearn import metrics as skm
@@ -91,3 +93,19 @@ def test_only_check_and_evaluate_depend_on_the_registry() -> None:
     stages = read_yaml((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
     depend = {name for name, stage in stages.items() if "src/lastmile/metrics.py" in stage["deps"]}
     assert depend == {"check", "evaluate"}
+
+
+def _doc_row(document: str, first_cell: str) -> str:
+    return next(line for line in document.splitlines() if line.startswith(f"| {first_cell} |"))
+
+
+def test_the_evaluation_doc_lists_every_metric_and_each_lower_is_better_one() -> None:
+    """docs/evaluation.md is written by hand: a metric added to the registry fails here until it is."""
+    document = (ROOT / "docs" / "evaluation.md").read_text(encoding="utf-8")
+    listed = _doc_row(document, "`reports/metrics.json`").lower()
+    assert [m.label for m in METRICS if m.label.lower() not in listed] == []
+    floors = _doc_row(document, "`floor`")
+    at_most = re.search(r"\(at most, for (.*)\)", floors)
+    assert at_most is not None
+    lower_is_better = {m.name for m in METRICS if not m.higher_is_better}
+    assert set(re.findall(r"`(\w+)`", at_most.group(1))) == lower_is_better
