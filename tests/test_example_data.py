@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from lastmile.contract import Contract, build_schema
-from lastmile.params import Params
+from lastmile.params import Params, TargetParams
 from lastmile.stages import ingest, validate
 from lastmile.stages.validate import ValidationFailedError
 from tests.conftest import EXAMPLE_SOURCE, IS_EXAMPLE, ROOT
@@ -37,12 +37,12 @@ def test_ingest_handles_the_example_quirks(tmp_path: Path, params: Params, sampl
     out, summary_path = tmp_path / "raw.parquet", tmp_path / "summary.json"
     summary = ingest.run(_with_source(params, sample_source), out=out, summary=summary_path)
     frame = pd.read_parquet(out)
-    assert len(frame) == summary["rows"] == 3000
+    assert len(frame) == summary.rows == 3000
     assert str(frame["age"].dtype) == "Int64"
     # adult.test's labels end with "." in the raw snapshot; ingest strips it.
     assert set(frame["income"].dropna()) == {"<=50K", ">50K"}
     assert frame["workclass"].isna().sum() == frame.isna().sum()["workclass"] > 0  # "?" became missing
-    assert summary["target"] == {"column": "income", "positive": ">50K"}
+    assert summary.target == TargetParams(column="income", positive=">50K")
 
 
 def test_ingest_reads_the_raw_uci_test_file_format(
@@ -55,8 +55,8 @@ def test_ingest_reads_the_raw_uci_test_file_format(
     summary = ingest.run(
         _with_source(params, source), out=tmp_path / "r.parquet", summary=tmp_path / "s.json"
     )
-    assert summary["rows"] == 200
-    assert set(summary["class_counts"]) <= {"<=50K", ">50K"}
+    assert summary.rows == 200
+    assert set(summary.class_counts) <= {"<=50K", ">50K"}
 
 
 def test_the_contract_accepts_an_adult_row_and_coerces_types(contract: Contract) -> None:

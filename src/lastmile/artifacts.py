@@ -1,4 +1,5 @@
-"""The JSON artifacts, typed: models/model.json and reports/{metrics,fairness,slices,importance,gates}.json.
+"""The JSON artifacts, typed: models/model.json and reports/{data_summary,metrics,fairness,slices,importance,
+gates}.json.
 
 Every module writes and reads them through these models, so a file's keys are declared once and a
 damaged or outdated file fails with the file and the key named, not with a `KeyError` later.
@@ -44,6 +45,24 @@ class ModelInfo(_Artifact):
     @property
     def negative(self) -> Label:
         return next(c for c in self.classes if c != self.target.positive)
+
+
+class DataSummary(_Artifact):
+    """reports/data_summary.json: what data `ingest` read (the PR report, the gates and the model card).
+
+    `target` and `column_names` came later (2026-11-30): a base written before lacks them.
+    """
+
+    source: str
+    rows: int
+    columns: int
+    missing_cells: int
+    positive_rate: float
+    class_counts: dict[str, int]
+    data_hash: str
+    # What the data is, beyond its content: the regression gates compare only like with like.
+    target: TargetParams | None = None
+    column_names: list[str] | None = None
 
 
 class MetricsReport(_Artifact):

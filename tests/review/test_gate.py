@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sklearn import metrics as skm
 
-from lastmile.artifacts import FairnessReport, GateKind, GateResult, GatesReport, MetricsReport
+from lastmile.artifacts import DataSummary, FairnessReport, GateKind, GateResult, GatesReport, MetricsReport
 from lastmile.errors import LastmileError, read_yaml
 from lastmile.params import GateParams
 from lastmile.review import baseline, gate
@@ -223,7 +223,8 @@ def test_fairness_gate_on_a_feature_the_evaluation_lacks_is_an_error(base: Evalu
 
 def _other_data(base: Evaluation, **changes: Any) -> Evaluation:
     assert base.data is not None
-    return Evaluation("other", base.metrics, base.fairness, base.predictions, {**base.data, **changes})
+    data = DataSummary.model_validate({**base.data.model_dump(), **changes})
+    return Evaluation("other", base.metrics, base.fairness, base.predictions, data)
 
 
 @pytest.mark.parametrize(
@@ -256,10 +257,12 @@ def test_a_base_that_evaluated_other_data_is_not_comparable(
 
 def test_new_rows_of_the_same_data_stay_comparable(base: Evaluation) -> None:
     assert base.data is not None
-    grown = _other_data(base, rows=base.data["rows"] + 10, data_hash="another hash")
+    grown = _other_data(base, rows=base.data.rows + 10, data_hash="another hash")
     assert base.other_data(grown) is None and grown.other_data(base) is None
-    older = Evaluation("old", base.metrics, None, None, {"rows": 1})  # a summary without the fields
-    assert base.other_data(older) is None
+    # A summary written before `target` and `column_names` were: compared on what both record.
+    before = base.data.model_dump(exclude={"target", "column_names"})
+    older = Evaluation("old", base.metrics, None, None, DataSummary.model_validate(before))
+    assert base.other_data(older) is None and older.other_data(base) is None
 
 
 def test_report_and_table(base: Evaluation) -> None:
@@ -424,6 +427,27 @@ def test_cli_baseline_folder(repo: Path, tmp_path: Path) -> None:
     shutil.copytree(repo / "reports", tmp_path / "base")
     code, _, _, written = _gate(repo, "--baseline-dir", str(tmp_path / "base"))
     assert code == 0 and written is not None and written["baseline"] == str(tmp_path / "base")
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"rows": "many"}, "rows: Input should be a valid integer"),
+        ({"class_counts": ["a", "b"]}, "class_counts: Input should be a valid dictionary"),
+        ({"target": {"column": "y"}}, "target.positive: Field required"),
+    ],
+)
+def test_a_damaged_base_data_summary_is_named(
+    repo: Path, tmp_path: Path, changes: dict[str, Any], problem: str
+) -> None:
+    """The base's data summary decides whether its metrics are comparable: never guessed from a bad file."""
+    base = tmp_path / "base"
+    shutil.copytree(repo / "reports", base)
+    summary = json.loads((base / "data_summary.json").read_text()) | changes
+    (base / "data_summary.json").write_text(json.dumps(summary))
+    code, out, err, written = _gate(repo, "--baseline-dir", str(base))
+    assert code == 1 and written is None and out == "" and "Traceback" not in err
+    assert "data_summary.json is not as expected (" in err and problem in err
 
 
 @pytest.mark.parametrize(

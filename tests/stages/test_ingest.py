@@ -22,8 +22,8 @@ def test_ingest_types_labels_and_summary(
     frame = pd.read_parquet(out)
     assert (
         len(frame)
-        == summary["rows"]
-        == sum(summary["class_counts"].values())
+        == summary.rows
+        == sum(summary.class_counts.values())
         == min(SAMPLE_ROWS, len(raw_lines) - 1)
     )
     for name, spec in contract.columns.items():
@@ -32,10 +32,10 @@ def test_ingest_types_labels_and_summary(
     target = contract.columns[params.target.column]
     if target.values is not None:
         assert set(frame[params.target.column].dropna().astype(str)) <= set(target.values)
-    assert summary["target"]["column"] == params.target.column
-    assert summary["column_names"] == list(frame.columns)
-    assert 0 < summary["positive_rate"] < 1
-    assert read_json(summary_path) == summary
+    assert summary.target is not None and summary.target.column == params.target.column
+    assert summary.column_names == list(frame.columns)
+    assert 0 < summary.positive_rate < 1
+    assert read_json(summary_path) == summary.model_dump(mode="json")
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_labels_of_any_type(tmp_path: Path, params: Params, text: str, positive:
         }
     )
     summary = ingest.run(p, out=tmp_path / "r.parquet", summary=tmp_path / "s.json")
-    assert summary["positive_rate"] == rate
+    assert summary.positive_rate == rate
 
 
 def test_missing_target_column(tmp_path: Path, params: Params) -> None:

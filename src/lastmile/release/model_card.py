@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lastmile import artifacts, paths, prose
-from lastmile.artifacts import FairnessReport, GatesReport, MetricsReport, ModelInfo
-from lastmile.files import read_json
+from lastmile.artifacts import DataSummary, FairnessReport, GatesReport, MetricsReport, ModelInfo
 from lastmile.metrics import BRIEF, METRICS
 from lastmile.model import load_metadata
 from lastmile.params import Params
@@ -22,27 +20,23 @@ from lastmile.release.version import ReleasePlan
 MAX_NOTED_COMMITS = 30
 
 
-def _optional_json(path: Path) -> Any:
-    return read_json(path) if path.exists() else None
-
-
 @dataclass(frozen=True)
 class Evidence:
     """Everything the pipeline wrote that a release describes."""
 
     metadata: ModelInfo
     metrics: MetricsReport
-    data_summary: dict[str, Any] | None
+    data_summary: DataSummary | None
     gates: GatesReport | None
     fairness: FairnessReport | None
 
     @classmethod
     def load(cls, root: Path) -> Evidence:
-        gates, fairness = root / paths.GATES, root / paths.FAIRNESS
+        gates, fairness, summary = root / paths.GATES, root / paths.FAIRNESS, root / paths.DATA_SUMMARY
         return cls(
             metadata=load_metadata(root / paths.MODEL_DIR),
             metrics=artifacts.read(root / paths.METRICS, MetricsReport),
-            data_summary=_optional_json(root / paths.DATA_SUMMARY),
+            data_summary=artifacts.read(summary, DataSummary) if summary.exists() else None,
             gates=artifacts.read(gates, GatesReport) if gates.exists() else None,
             fairness=artifacts.read(fairness, FairnessReport) if fairness.exists() else None,
         )
@@ -64,7 +58,7 @@ def render_model_card(plan: ReleasePlan, evidence: Evidence, params: Params) -> 
         params=params,
         meta=evidence.metadata,
         test_rows=evidence.metrics.test_rows,
-        data=evidence.data_summary or {},
+        data=evidence.data_summary,
         gates=evidence.gates,
         fairness=evidence.fairness.root if evidence.fairness else {},
         headline=[(m.name, metrics[m.name]) for m in METRICS if m.name in metrics],

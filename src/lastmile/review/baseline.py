@@ -12,16 +12,14 @@ with the settings of `gates.bootstrap`: the regression gates and the PR report u
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from lastmile import artifacts, git, paths
-from lastmile.artifacts import Comparison, FairnessReport, MetricsReport
+from lastmile.artifacts import Comparison, DataSummary, FairnessReport, MetricsReport
 from lastmile.errors import LastmileError
 from lastmile.evaluation import predictions
 from lastmile.evaluation.bootstrap import compare_all, rows_match
@@ -41,7 +39,7 @@ class Evaluation:
     metrics: MetricsReport
     fairness: FairnessReport | None
     predictions: pd.DataFrame | None
-    data: dict[str, Any] | None = None  # reports/data_summary.json: what data was evaluated
+    data: DataSummary | None = None  # reports/data_summary.json: what data was evaluated
 
     def other_data(self, base: Evaluation) -> str | None:
         """How `base` evaluated other data than this evaluation, or None (see `other_data`)."""
@@ -50,7 +48,7 @@ class Evaluation:
         return other_data(self.data, base.data)
 
 
-def other_data(summary: dict[str, Any], base_summary: dict[str, Any]) -> str | None:
+def other_data(summary: DataSummary, base_summary: DataSummary) -> str | None:
     """How two data summaries (`reports/data_summary.json`) differ in target, labels or columns, or None.
 
     Only what both record is compared, so an older base that lacks a field is not called different
@@ -65,25 +63,13 @@ def other_data(summary: dict[str, Any], base_summary: dict[str, Any]) -> str | N
     return "; ".join(differences) or None
 
 
-def _identity(summary: dict[str, Any]) -> dict[str, Any]:
-    target = summary.get("target")
-    counts = summary.get("class_counts")
-    names = summary.get("column_names")
+def _identity(summary: DataSummary) -> dict[str, str | list[str] | None]:
+    target = summary.target
     return {
-        "target": f"{target.get('column')}={target.get('positive')!r}" if isinstance(target, dict) else None,
-        "labels": sorted(map(str, counts)) if isinstance(counts, dict) else None,
-        "columns": sorted(map(str, names)) if isinstance(names, list) else None,
+        "target": f"{target.column}={target.positive!r}" if target else None,
+        "labels": sorted(summary.class_counts),
+        "columns": sorted(summary.column_names) if summary.column_names is not None else None,
     }
-
-
-def _summary(text: bytes, source: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LastmileError(f"{source} is not valid JSON ({exc}); re-run `dvc repro` to rewrite it.") from exc
-    if not isinstance(value, dict):
-        raise LastmileError(f"{source} should hold a JSON object; re-run `dvc repro` to rewrite it.")
-    return value
 
 
 @dataclass(frozen=True)
@@ -143,7 +129,9 @@ class Revision:
             predictions=None
             if predicted is None
             else predictions.parse(predicted.decode(), where.format(paths.PREDICTIONS.name)),
-            data=None if data is None else _summary(data, where.format(paths.DATA_SUMMARY.name)),
+            data=None
+            if data is None
+            else artifacts.parse(data, DataSummary, where.format(paths.DATA_SUMMARY.name)),
         )
 
 

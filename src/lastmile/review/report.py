@@ -30,6 +30,7 @@ from lastmile import artifacts, paths, prose
 from lastmile.artifacts import (
     Artifact,
     Comparison,
+    DataSummary,
     FairnessReport,
     FeatureImportance,
     GatesReport,
@@ -176,8 +177,8 @@ class Inputs:
     base_evaluation: Evaluation | None
     head_evaluation: Evaluation
     paired: Paired
-    base_data: dict[str, Any]
-    head_data: dict[str, Any]
+    base_data: DataSummary | None
+    head_data: DataSummary | None
     params: dict[str, dict[str, Any]]
 
     @property
@@ -204,8 +205,8 @@ def gather(base_ref: str, root: Path, settings: BootstrapParams) -> Inputs:
         base_evaluation=base_evaluation,
         head_evaluation=head_evaluation,
         paired=baseline.compare(head_evaluation, base_evaluation, settings),
-        base_data=_flatten(base.json(paths.DATA_SUMMARY) or {}),
-        head_data=_flatten(head.json(paths.DATA_SUMMARY) or {}),
+        base_data=base.artifact(paths.DATA_SUMMARY, DataSummary),
+        head_data=head.artifact(paths.DATA_SUMMARY, DataSummary),
         params=_params_diff(_params(root, base.revision.commit), _params(root, None)),
     )
 
@@ -447,24 +448,33 @@ def _metric_rows(inputs: Inputs, cis: dict[str, Comparison]) -> list[MetricRow]:
     return rows
 
 
-def _data_side(summary: dict[str, Any], classes: list[str]) -> DataSide:
+def _data_side(summary: DataSummary | None, classes: list[str]) -> DataSide:
+    if summary is None:
+        return DataSide(
+            rows=None,
+            positive_rate=None,
+            class_counts=dict.fromkeys(classes),
+            missing_cells=None,
+            data_hash=None,
+            source=None,
+        )
     return DataSide(
-        rows=summary.get("rows"),
-        positive_rate=summary.get("positive_rate"),
-        class_counts={name: summary.get(f"class_counts.{name}") for name in classes},
-        missing_cells=summary.get("missing_cells"),
-        data_hash=summary.get("data_hash"),
-        source=summary.get("source"),
+        rows=summary.rows,
+        positive_rate=summary.positive_rate,
+        class_counts={name: summary.class_counts.get(name) for name in classes},
+        missing_cells=summary.missing_cells,
+        data_hash=summary.data_hash,
+        source=summary.source,
     )
 
 
 def _data(inputs: Inputs) -> DataChange | None:
     old, new = inputs.base_data, inputs.head_data
-    if not new:
+    if new is None:
         return None
-    changed = bool(old) and old.get("data_hash") != new.get("data_hash")
+    changed = old is not None and old.data_hash != new.data_hash
     status = "changed" if changed else "unchanged" if old else "no baseline"
-    classes = sorted({k.removeprefix("class_counts.") for k in (*old, *new) if k.startswith("class_counts.")})
+    classes = sorted({*new.class_counts, *(old.class_counts if old else {})})
     return DataChange(status, _data_side(old, classes), _data_side(new, classes))
 
 

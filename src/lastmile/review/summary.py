@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 from lastmile import artifacts, paths
-from lastmile.artifacts import GatesReport, MetricsReport
-from lastmile.files import read_json
+from lastmile.artifacts import DataSummary, GatesReport, MetricsReport
 from lastmile.metrics import BRIEF
 from lastmile.model import load_metadata
 
@@ -32,7 +31,7 @@ def render() -> str:
     metrics = artifacts.read(paths.METRICS, MetricsReport)
     values = metrics.values
     metadata = load_metadata(paths.MODEL_DIR)
-    data = read_json(paths.DATA_SUMMARY)
+    data = artifacts.read(paths.DATA_SUMMARY, DataSummary)
     fairness = (
         f"fairness in {paths.FAIRNESS}"
         if metadata.features.sensitive
@@ -41,7 +40,7 @@ def render() -> str:
     lines = [
         "",
         f"Model {metadata.model_version} ({metadata.model_kind}), "
-        f"trained on {metadata.training_rows:,} rows of {data['source']}",
+        f"trained on {metadata.training_rows:,} rows of {data.source}",
         "  " + "   ".join(f"{m.name} {values[m.name]:.4f}" for m in BRIEF if m.name in values),
         f"  test rows {metrics.test_rows:,}, decision threshold {metadata.threshold}",
         "Quality gates:",
