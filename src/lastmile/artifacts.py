@@ -1,5 +1,5 @@
-"""The JSON artifacts, typed: models/model.json and reports/{data_summary,metrics,fairness,slices,importance,
-gates}.json.
+"""The JSON artifacts, typed: models/model.json and reports/{data_summary,validation,metrics,fairness,
+slices,importance,gates}.json.
 
 Every module writes and reads them through these models, so a file's keys are declared once and a
 damaged or outdated file fails with the file and the key named, not with a `KeyError` later.
@@ -63,6 +63,29 @@ class DataSummary(_Artifact):
     # What the data is, beyond its content: the regression gates compare only like with like.
     target: TargetParams | None = None
     column_names: list[str] | None = None
+
+
+class FailedRow(_Artifact):
+    row: int  # numbered from 1, counting data rows after the header
+    value: str | None  # the cell's start (None: missing)
+
+
+class RuleFailure(_Artifact):
+    column: str  # "(table)" for a rule on the whole table
+    rule: str  # in words
+    check: str  # pandera's name for it
+    rows: int  # rows that break it (0 for a missing or unexpected column)
+    examples: list[FailedRow]
+
+
+class ValidationReport(_Artifact):
+    """reports/validation.json: the ingested table against contract.yaml."""
+
+    table: str
+    rows: int
+    columns: int
+    passed: bool
+    failures: list[RuleFailure]
 
 
 class MetricsReport(_Artifact):

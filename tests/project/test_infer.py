@@ -8,6 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from lastmile.artifacts import ValidationReport
 from lastmile.cli import app
 from lastmile.contract import load_contract
 from lastmile.params import DataParams, Params, TargetParams, load_params
@@ -17,7 +18,7 @@ from lastmile.stages import ingest, validate
 from tests.conftest import ROOT
 
 
-def _ingest_and_validate(params: Params, contract_file: Path, work: Path) -> dict[str, object]:
+def _ingest_and_validate(params: Params, contract_file: Path, work: Path) -> ValidationReport:
     """The pipeline's own ingest and validate stages on `params.data.source` with `contract_file`."""
     raw = work / "raw.parquet"
     ingest.run(params, out=raw, summary=work / "summary.json")
@@ -49,7 +50,7 @@ def test_draft_of_the_shipped_data_validates_it(tmp_path: Path, params: Params) 
     report = _ingest_and_validate(
         params.model_copy(update={"data": params.data.model_copy(update={"source": source})}), out, tmp_path
     )
-    assert report["passed"] is True
+    assert report.passed is True
 
 
 def test_draft_of_awkward_data_validates_it(tmp_path: Path, params: Params, awkward_csv: Path) -> None:
@@ -76,7 +77,7 @@ def test_draft_of_awkward_data_validates_it(tmp_path: Path, params: Params, awkw
             "target": TargetParams(column="churned", positive="yes"),
         }
     )
-    assert _ingest_and_validate(mine, contract_file, tmp_path)["passed"] is True
+    assert _ingest_and_validate(mine, contract_file, tmp_path).passed is True
 
 
 def test_a_whole_number_target_is_drafted_as_integer(tmp_path: Path, params: Params) -> None:
@@ -95,7 +96,7 @@ def test_a_whole_number_target_is_drafted_as_integer(tmp_path: Path, params: Par
             "target": TargetParams(column="flag", positive=1),
         }
     )
-    assert _ingest_and_validate(mine, contract_file, tmp_path)["passed"] is True
+    assert _ingest_and_validate(mine, contract_file, tmp_path).passed is True
 
 
 def test_more_than_two_whole_number_labels_are_drafted_as_text(tmp_path: Path) -> None:
@@ -138,7 +139,7 @@ def test_dates_are_drafted_with_what_to_do(tmp_path: Path, params: Params) -> No
             "target": TargetParams(column="label", positive="a"),
         }
     )
-    assert _ingest_and_validate(mine, contract_file, tmp_path)["passed"] is True
+    assert _ingest_and_validate(mine, contract_file, tmp_path).passed is True
 
 
 def test_na_is_missing_only_where_a_number_was_expected(tmp_path: Path) -> None:

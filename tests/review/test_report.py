@@ -262,7 +262,8 @@ def test_hostile_data_cannot_inject_markdown(
     slices["slices"][1]["slice"] = HOSTILE
     importance["features"][0]["feature"] = HOSTILE
     importance["method"] = HOSTILE
-    validation |= {"passed": False, "failures": [{"column": HOSTILE, "rule": HOSTILE, "rows": 3}]}
+    failure = {"column": HOSTILE, "rule": HOSTILE, "check": HOSTILE, "rows": 3, "examples": []}
+    validation |= {"passed": False, "failures": [failure]}
     try:
         for name, content in zip(files, (fairness, slices, importance, validation), strict=True):
             (history / name).write_text(json.dumps(content), encoding="utf-8")

@@ -4,6 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from lastmile.artifacts import ValidationReport
 from lastmile.contract import Contract
 from lastmile.params import Params
 from lastmile.stages import ingest, validate
@@ -18,7 +19,7 @@ def raw(tmp_path_factory: pytest.TempPathFactory, params: Params, sample_source:
     return pd.read_parquet(tmp / "raw.parquet")
 
 
-def _validate(tmp_path: Path, contract: Contract, frame: pd.DataFrame) -> dict:
+def _validate(tmp_path: Path, contract: Contract, frame: pd.DataFrame) -> ValidationReport:
     table = tmp_path / "raw.parquet"
     frame.to_parquet(table, index=False)
     return validate.run(
@@ -32,7 +33,7 @@ def _validate(tmp_path: Path, contract: Contract, frame: pd.DataFrame) -> dict:
 
 def test_valid_table_passes_and_is_typed(tmp_path: Path, contract: Contract, raw: pd.DataFrame) -> None:
     report = _validate(tmp_path, contract, raw)
-    assert report["passed"] and report["rows"] == len(raw)
+    assert report.passed and report.rows == len(raw)
     out = pd.read_parquet(tmp_path / "ok.parquet")
     assert list(out.columns) == list(contract.columns)
     for name, spec in contract.columns.items():

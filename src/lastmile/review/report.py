@@ -35,7 +35,9 @@ from lastmile.artifacts import (
     FeatureImportance,
     GatesReport,
     ImportanceReport,
+    RuleFailure,
     SlicesReport,
+    ValidationReport,
 )
 from lastmile.errors import LastmileError, one_line
 from lastmile.evaluation.plots import confusion_plot, line_plot
@@ -253,18 +255,11 @@ class ParamChange:
 
 
 @dataclass(frozen=True)
-class RuleFailure:
-    column: object
-    rule: object
-    rows: object  # how many rows break it
-
-
-@dataclass(frozen=True)
 class Validation:
     """`reports/validation.json`, as the validate stage wrote it (its values are shown as they are)."""
 
-    rows: object
-    columns: object
+    rows: int
+    columns: int
     passed: bool
     failed_rules: int
     failures: list[RuleFailure]  # the first MAX_FAILURES
@@ -488,13 +483,11 @@ def _param_changes(inputs: Inputs) -> list[ParamChange]:
 
 
 def _validation(inputs: Inputs) -> Validation | None:
-    report = inputs.head.json(paths.VALIDATION_JSON)
-    if not isinstance(report, dict):
+    report = inputs.head.artifact(paths.VALIDATION_JSON, ValidationReport)
+    if report is None:
         return None
-    failures = [f for f in report.get("failures", []) if isinstance(f, dict)]
-    shown = [RuleFailure(f.get("column"), f.get("rule"), f.get("rows")) for f in failures[:MAX_FAILURES]]
-    passed = bool(report.get("passed"))
-    return Validation(report.get("rows"), report.get("columns"), passed, len(failures), shown)
+    failures = report.failures
+    return Validation(report.rows, report.columns, report.passed, len(failures), failures[:MAX_FAILURES])
 
 
 def _one_class(fairness: FairnessReport) -> str | None:

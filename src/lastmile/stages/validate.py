@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
 
-from lastmile import paths
+from lastmile import artifacts, paths
+from lastmile.artifacts import FailedRow, RuleFailure, ValidationReport
 from lastmile.contract import ColumnSpec, Contract, build_schema, parse_booleans
 from lastmile.data import read_table, write_table
 from lastmile.errors import LastmileError, shorten
-from lastmile.files import write_json, write_text
+from lastmile.files import write_text
 
 log = logging.getLogger(__name__)
 EXAMPLES = 5
@@ -54,7 +54,7 @@ def _rule(check: str, spec: ColumnSpec | None) -> str:
     return check
 
 
-def _failures(error: pa.errors.SchemaErrors, contract: Contract) -> list[dict[str, Any]]:
+def _failures(error: pa.errors.SchemaErrors, contract: Contract) -> list[RuleFailure]:
     cases = error.failure_cases.copy()
     cases["check"] = cases["check"].astype(str)
     # When a column cannot be coerced to its type, its range check fails with a TypeError
@@ -69,66 +69,60 @@ def _failures(error: pa.errors.SchemaErrors, contract: Contract) -> list[dict[st
             # pandera reports the table as the "column" and the column name as the value.
             for name in group["failure_case"].astype(str):
                 failures.append(
-                    {
-                        "column": shorten(name),
-                        "rule": _rule(check, None),
-                        "check": check,
-                        "rows": 0,
-                        "examples": [],
-                    }
+                    RuleFailure(
+                        column=shorten(name), rule=_rule(check, None), check=check, rows=0, examples=[]
+                    )
                 )
             continue
         rows = group.dropna(subset=["index"]).sort_values("index")
         examples = [
-            {
-                "row": int(r["index"]) + 1,
+            FailedRow(
+                row=int(r["index"]) + 1,
                 # A cell can be any size: reports and messages show its start.
-                "value": None if pd.isna(r["failure_case"]) else shorten(r["failure_case"]),
-            }
+                value=None if pd.isna(r["failure_case"]) else shorten(r["failure_case"]),
+            )
             for _, r in rows.head(EXAMPLES).iterrows()
         ]
         failures.append(
-            {
-                "column": shorten(column_name) if spec is not None else "(table)",
-                "rule": _rule(check, spec) if spec is not None else check,
-                "check": check,
-                "rows": int(rows["index"].nunique()),
-                "examples": examples,
-            }
+            RuleFailure(
+                column=shorten(column_name) if spec is not None else "(table)",
+                rule=_rule(check, spec) if spec is not None else check,
+                check=check,
+                rows=int(rows["index"].nunique()),
+                examples=examples,
+            )
         )
     return failures
 
 
-def _describe(failure: dict[str, Any]) -> str:
-    text = f"column '{failure['column']}': {failure['rule']}"
-    if failure["rows"]:
+def _describe(failure: RuleFailure) -> str:
+    text = f"column '{failure.column}': {failure.rule}"
+    if failure.rows:
         shown = ", ".join(
-            f"row {e['row']} ({e['value'] if e['value'] is not None else 'missing'})"
-            for e in failure["examples"]
+            f"row {e.row} ({e.value if e.value is not None else 'missing'})" for e in failure.examples
         )
         more = (
-            f" and {failure['rows'] - len(failure['examples'])} more"
-            if failure["rows"] > len(failure["examples"])
+            f" and {failure.rows - len(failure.examples)} more"
+            if failure.rows > len(failure.examples)
             else ""
         )
-        text += f" - {failure['rows']} row(s): {shown}{more}"
+        text += f" - {failure.rows} row(s): {shown}{more}"
     return text
 
 
-def _markdown(report: dict[str, Any]) -> str:
-    lines = [f"# Data validation: {'passed' if report['passed'] else 'FAILED'}", ""]
+def _markdown(report: ValidationReport) -> str:
+    lines = [f"# Data validation: {'passed' if report.passed else 'FAILED'}", ""]
     lines.append(
-        f"Table: `{report['table']}`, {report['rows']} rows, {report['columns']} columns; "
-        "contract: `contract.yaml`."
+        f"Table: `{report.table}`, {report.rows} rows, {report.columns} columns; contract: `contract.yaml`."
     )
     lines.append("")
-    if report["passed"]:
+    if report.passed:
         lines.append("Every column and rule of the contract holds.")
     else:
         lines += ["| column | rule | rows | examples (row: value) |", "| --- | --- | ---: | --- |"]
-        for f in report["failures"]:
-            examples = ", ".join(f"{e['row']}: `{e['value']}`" for e in f["examples"]) or "-"
-            lines.append(f"| `{f['column']}` | {f['rule']} | {f['rows']} | {examples} |")
+        for f in report.failures:
+            examples = ", ".join(f"{e.row}: `{e.value}`" for e in f.examples) or "-"
+            lines.append(f"| `{f.column}` | {f.rule} | {f.rows} | {examples} |")
         lines += ["", "Rows are numbered from 1, counting data rows after the header."]
     return "\n".join(lines) + "\n"
 
@@ -139,22 +133,23 @@ def run(
     out: Path = paths.VALIDATED_TABLE,
     report_json: Path = paths.VALIDATION_JSON,
     report_md: Path = paths.VALIDATION_MD,
-) -> dict[str, Any]:
+) -> ValidationReport:
     frame = read_table(table)
     log.info("validate: checking %d rows against contract.yaml", len(frame))
-    report: dict[str, Any] = {"table": str(table), "rows": len(frame), "columns": len(frame.columns)}
+    failures: list[RuleFailure] = []
     try:
         validated = build_schema(contract).validate(parse_booleans(frame, contract), lazy=True)
     except pa.errors.SchemaErrors as error:
-        report |= {"passed": False, "failures": _failures(error, contract)}
-    else:
-        report |= {"passed": True, "failures": []}
-    write_json(report_json, report)
+        failures = _failures(error, contract)
+    report = ValidationReport(
+        table=str(table), rows=len(frame), columns=len(frame.columns), passed=not failures, failures=failures
+    )
+    artifacts.write(report_json, report)
     write_text(report_md, _markdown(report))
-    if not report["passed"]:
-        problems = "\n".join(f"  - {_describe(f)}" for f in report["failures"])
+    if not report.passed:
+        problems = "\n".join(f"  - {_describe(f)}" for f in report.failures)
         raise ValidationFailedError(
-            f"Data validation failed: {len(report['failures'])} problem(s) in {table}:\n{problems}\n"
+            f"Data validation failed: {len(report.failures)} problem(s) in {table}:\n{problems}\n"
             f"Full report: {report_md}. The previous model and metrics are unchanged."
         )
     write_table(out, validated[list(contract.columns)])
