@@ -73,11 +73,11 @@ def _forget_machine(pipeline: Pipeline) -> None:
 
 
 def save_model(directory: Path, pipeline: Pipeline, info: ModelInfo) -> None:
+    import joblib  # imported here, as scikit-learn: reading the metadata alone stays light
+
     _forget_machine(pipeline)
     directory.mkdir(parents=True, exist_ok=True)
     with atomic_path(directory / MODEL_FILE) as tmp:
-        import joblib  # imported here, as scikit-learn: reading the metadata alone stays light
-
         joblib.dump(pipeline, tmp)
     artifacts.write(directory / METADATA_FILE, info)
 
@@ -92,8 +92,8 @@ def load_metadata(directory: Path) -> ModelInfo:
 
 def load_model(directory: Path) -> tuple[Pipeline, ModelInfo]:
     """Load the pipeline and its metadata. Only load models you trained: joblib runs pickles."""
-    metadata = load_metadata(directory)
     import joblib
 
+    metadata = load_metadata(directory)
     pipeline: Pipeline = joblib.load(directory / MODEL_FILE)
     return pipeline, metadata
