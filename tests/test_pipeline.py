@@ -258,7 +258,7 @@ BAD_CONFIGURATIONS = [
     ("params.yaml", "split.test_size", 1.5, "`split.test_size`: Input should be less than 1"),
     ("params.yaml", "model.kind", "forest", "`model.kind`: Input should be 'hist_gradient_boosting' or"),
     ("params.yaml", "evaluation.threshold.rule", "best", "`evaluation.threshold.rule`: Input should be"),
-    ("params.yaml", "gates.floors", {"acuracy": 0.5}, "`gates.floors.acuracy`: "),
+    ("params.yaml", "gates.floors", {"acuracy": 0.5}, "`gates.floors` names 'acuracy', not among"),
     ("contract.yaml", "min_rows", -1, "contract.yaml is invalid: `min_rows`: Input should be greater than"),
     (
         "contract.yaml",
