@@ -265,6 +265,12 @@ def test_new_rows_of_the_same_data_stay_comparable(base: Evaluation) -> None:
     assert base.other_data(older) is None and older.other_data(base) is None
 
 
+def test_a_gate_on_an_unknown_metric_is_named_wherever_gates_are_checked(base: Evaluation) -> None:
+    """`lastmile gate` and the PR report both check through `gate.check`: no KeyError from either."""
+    with pytest.raises(LastmileError, match=r"`gates\.max_regression` names 'roc', not among the headline"):
+        gate.check(_gates(max_regression={"roc": 0.01}), base, base)
+
+
 def test_report_and_table(base: Evaluation) -> None:
     weaker = _degraded(base, share=0.4)  # below the 0.999 floor even when the sample's model is perfect
     # A PR AUC floor it meets: on rare positives (3% in a credit-default trial) its PR AUC is under 0.1.

@@ -221,6 +221,10 @@ def check(
     A base that evaluated other data (`Evaluation.other_data`) is not compared with: its regression
     gates pass, saying so.
     """
+    # params.yaml may have changed since `check` ran: its metric names are checked here too.
+    unknown = unknown_metrics(gates.metric_names)
+    if unknown:
+        raise LastmileError(" ".join(u + "." for u in unknown) + " Nothing was gated.")
     other = current.other_data(base) if base else None
     compared = None if other else base
     if paired is None:
@@ -300,9 +304,6 @@ def run(
     """Check the gates on `reports_dir` against a git ref or a folder; write the result to `out`."""
     if base_ref is not None and baseline_dir is not None:
         raise LastmileError("Pass either --base or --baseline-dir, not both.")
-    unknown = unknown_metrics(params.gates.metric_names)
-    if unknown:
-        raise LastmileError(" ".join(u + "." for u in unknown) + " Nothing was gated.")
     current = baseline.current(reports_dir)
     base = None
     if base_ref is not None:
