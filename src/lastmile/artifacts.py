@@ -1,5 +1,5 @@
 """The JSON artifacts, typed: models/model.json and reports/{data_summary,validation,metrics,fairness,
-slices,importance,gates}.json.
+slices,importance,gates,profile}.json.
 
 Every module writes and reads them through these models, so a file's keys are declared once and a
 damaged or outdated file fails with the file and the key named, not with a `KeyError` later.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
@@ -191,6 +191,45 @@ class GatesReport(_Artifact):
         return [g.name for g in self.gates if not g.passed]
 
 
+class NumericReference(_Artifact):
+    kind: Literal["numeric"] = "numeric"
+    rows: int = Field(description="Reference rows, missing ones included.")
+    missing: int
+    values: list[float] = Field(description="Sorted distinct values (or quantiles beyond max_points).")
+    counts: list[float] = Field(description="Reference rows at each value; they sum to rows - missing.")
+    bin_ends: list[int] = Field(
+        description="PSI bins: index in `values` of each bin's last point; the last bin runs to +infinity."
+    )
+    mean: float | None
+    std: float | None
+
+
+class CategoryReference(_Artifact):
+    kind: Literal["categorical"] = "categorical"
+    rows: int
+    missing: int
+    counts: dict[str, int] = Field(description="Reference rows per value, most frequent first.")
+
+
+Reference = Annotated[NumericReference | CategoryReference, Field(discriminator="kind")]
+
+
+class Profile(_Artifact):
+    """reports/profile.json: the drift monitor's reference (`lastmile.monitoring.profile` builds it)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    schema_: Literal["lastmile.profile/1"] = Field("lastmile.profile/1", alias="schema")
+    model_version: str
+    training_rows: int
+    features: dict[str, Reference]
+    score: NumericReference = Field(description="Positive-class probability on the test split.")
+    test_rows: int
+    positive_label: Label
+    threshold: float
+    positive_rate: float = Field(description="Share of test rows predicted positive at the threshold.")
+
+
 Artifact = TypeVar("Artifact", bound=BaseModel)
 
 
@@ -216,4 +255,4 @@ def read(path: Path, model: type[Artifact]) -> Artifact:
 
 
 def write(path: Path, artifact: BaseModel) -> None:
-    write_json(path, artifact.model_dump(mode="json"))
+    write_json(path, artifact.model_dump(mode="json", by_alias=True))

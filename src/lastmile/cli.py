@@ -381,14 +381,15 @@ def monitor(
         return
     if not logs:
         raise typer.BadParameter("give the prediction log with --logs PATH_OR_URL", param_hint="--logs")
+    from lastmile import artifacts
     from lastmile.contract import load_contract
     from lastmile.monitoring import monitor as monitoring
-    from lastmile.monitoring import profile, report
+    from lastmile.monitoring import report
 
     def run() -> Any:
         result = monitoring.assess(
             logs,
-            profile.load(profile_file),
+            artifacts.read(profile_file, artifacts.Profile),
             load_contract(contract),
             _params(params).monitor,
             monitoring.Window(since=_since(since), last=last),
@@ -456,15 +457,16 @@ def monitor_demo(
     contract: ContractOption = paths.CONTRACT,
 ) -> None:
     """Serve the bento, send normal then shifted traffic, run the monitor on each (exit 1 if it misjudges)."""
+    from lastmile import artifacts
     from lastmile.contract import load_contract
-    from lastmile.monitoring import demo, profile
+    from lastmile.monitoring import demo
 
     def run() -> Any:
         return demo.run(
             bento,
             _params(params),
             load_contract(contract),
-            profile.load(paths.PROFILE),
+            artifacts.read(paths.PROFILE, artifacts.Profile),
             paths.VALIDATED_TABLE,
             out,
             typer.echo,

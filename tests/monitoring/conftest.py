@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lastmile import artifacts
 from lastmile.artifacts import ModelInfo
 from lastmile.contract import Contract, load_contract
 from lastmile.model import load_model, positive_proba
-from lastmile.monitoring import profile as profiles
 from lastmile.monitoring.shifts import log_lines
 from lastmile.params import Params, load_params
 
@@ -28,7 +28,7 @@ class Watched:
     contract: Contract
     pipeline: Any
     metadata: ModelInfo
-    profile: profiles.Profile
+    profile: artifacts.Profile
     held_out: pd.DataFrame
 
     def score(self, frame: pd.DataFrame) -> np.ndarray:
@@ -56,7 +56,7 @@ def watched(trained_repo: Path) -> Watched:
         contract=load_contract(trained_repo / "contract.yaml"),
         pipeline=pipeline,
         metadata=metadata,
-        profile=profiles.load(trained_repo / "reports" / "profile.json"),
+        profile=artifacts.read(trained_repo / "reports" / "profile.json", artifacts.Profile),
         held_out=pd.read_parquet(trained_repo / "data" / "processed" / "test.parquet"),
     )
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lastmile import artifacts
 from lastmile.contract import load_contract
 from lastmile.monitoring import profile as profiles
 from lastmile.monitoring.monitor import SCORE, Assessment, assess
@@ -43,7 +44,7 @@ NULLABLE = [f for f in PARAMS.features.all if CONTRACT.columns[f].nullable] or P
 
 
 @pytest.fixture(scope="module")
-def reference(watched: Watched) -> profiles.Profile:
+def reference(watched: Watched) -> artifacts.Profile:
     """The profile of the held-out rows the windows are drawn from, built as `evaluate` builds one.
 
     Live traffic is a fresh sample of the population each time; windows drawn again and again from
@@ -66,7 +67,7 @@ def reference(watched: Watched) -> profiles.Profile:
 
 def _resamples(
     watched: Watched,
-    reference: profiles.Profile,
+    reference: artifacts.Profile,
     tmp_path: Path,
     change: Callable[[pd.DataFrame, np.random.Generator], tuple[pd.DataFrame, np.ndarray | None]],
 ) -> list[Assessment]:
@@ -93,7 +94,7 @@ def _caught(results: list[Assessment], feature: str) -> int:
 
 
 def test_no_shift_gives_at_most_one_false_alarm(
-    watched: Watched, reference: profiles.Profile, tmp_path: Path
+    watched: Watched, reference: artifacts.Profile, tmp_path: Path
 ) -> None:
     results = _resamples(watched, reference, tmp_path, lambda frame, rng: (frame, None))
     alarms = [r.verdict for r in results if r.drifted]
@@ -103,7 +104,7 @@ def test_no_shift_gives_at_most_one_false_alarm(
 
 @pytest.mark.parametrize("feature", PARAMS.features.numeric)
 def test_numeric_feature_moved_half_a_standard_deviation(
-    watched: Watched, reference: profiles.Profile, tmp_path: Path, feature: str
+    watched: Watched, reference: artifacts.Profile, tmp_path: Path, feature: str
 ) -> None:
     spec = watched.contract.columns[feature]
     results = _resamples(
@@ -114,7 +115,7 @@ def test_numeric_feature_moved_half_a_standard_deviation(
 
 @pytest.mark.parametrize("feature", PARAMS.features.numeric)
 def test_numeric_feature_with_its_spread_doubled(
-    watched: Watched, reference: profiles.Profile, tmp_path: Path, feature: str
+    watched: Watched, reference: artifacts.Profile, tmp_path: Path, feature: str
 ) -> None:
     spec = watched.contract.columns[feature]
     sample = watched.held_out.head(WINDOW)
@@ -131,7 +132,7 @@ def test_numeric_feature_with_its_spread_doubled(
 
 @pytest.mark.parametrize("feature", PARAMS.features.categorical)
 def test_category_share_changed_by_20_points(
-    watched: Watched, reference: profiles.Profile, tmp_path: Path, feature: str
+    watched: Watched, reference: artifacts.Profile, tmp_path: Path, feature: str
 ) -> None:
     results = _resamples(
         watched, reference, tmp_path, lambda frame, rng: (shift_category(frame, feature, rng)[0], None)
@@ -141,7 +142,7 @@ def test_category_share_changed_by_20_points(
 
 @pytest.mark.parametrize("feature", NULLABLE)
 def test_missing_rate_raised_to_30_percent(
-    watched: Watched, reference: profiles.Profile, tmp_path: Path, feature: str
+    watched: Watched, reference: artifacts.Profile, tmp_path: Path, feature: str
 ) -> None:
     results = _resamples(
         watched, reference, tmp_path, lambda frame, rng: (raise_missing(frame, feature, rng), None)
@@ -154,7 +155,7 @@ def test_missing_rate_raised_to_30_percent(
     )
 
 
-def test_score_distribution_shifted(watched: Watched, reference: profiles.Profile, tmp_path: Path) -> None:
+def test_score_distribution_shifted(watched: Watched, reference: artifacts.Profile, tmp_path: Path) -> None:
     results = _resamples(
         watched, reference, tmp_path, lambda frame, rng: (frame, shift_scores(watched.score(frame)))
     )

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -251,6 +252,29 @@ def test_a_missing_profile_is_no_verdict_not_drift(watched: Watched, log_of: Cal
     log = log_of(n=300)
     code, _, err = monitor(watched.repo, "--logs", str(log), "--profile", str(log.parent / "none.json"))
     assert code == 2 and "none.json not found" in err
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda p: "{not json", "is not valid JSON"),
+        (lambda p: {**p, "schema": "lastmile.profile/0"}, "schema: Input should be 'lastmile.profile/1'"),
+        (lambda p: {k: v for k, v in p.items() if k != "threshold"}, "threshold: Field required"),
+        (lambda p: {**p, "score": {**p["score"], "kind": "text"}}, "score.kind"),
+        (lambda p: {**p, "features": {"age": {"kind": "numeric"}}}, "features.age.numeric.rows"),
+    ],
+    ids=["not json", "other schema", "missing key", "wrong kind", "half a reference"],
+)
+def test_a_damaged_profile_exits_2_naming_the_file_and_key(
+    watched: Watched, log_of: Callable[..., Path], tmp_path: Path, damage: Callable[[Any], Any], named: str
+) -> None:
+    profile = json.loads((watched.repo / "reports/profile.json").read_text())
+    damaged = damage(profile)
+    path = tmp_path / "profile.json"
+    path.write_text(damaged if isinstance(damaged, str) else json.dumps(damaged))
+    code, _, err = monitor(watched.repo, "--logs", str(log_of(n=300)), "--profile", str(path))
+    assert code == 2, err
+    assert str(path) in err and named in err and "Traceback" not in err
 
 
 def test_truncated_logs_exit_2(watched: Watched, log_of: Callable[..., Path], tmp_path: Path) -> None:

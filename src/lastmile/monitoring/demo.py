@@ -33,11 +33,11 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from lastmile.artifacts import Profile
 from lastmile.contract import Contract
 from lastmile.data import read_table
 from lastmile.errors import LastmileError
 from lastmile.monitoring import monitor, report
-from lastmile.monitoring.profile import Profile
 from lastmile.monitoring.shifts import json_value, shift_category, shift_numeric
 from lastmile.params import Params
 

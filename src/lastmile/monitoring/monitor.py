@@ -26,10 +26,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lastmile.artifacts import CategoryReference, NumericReference, Profile
 from lastmile.compute import available_cpus
 from lastmile.contract import ColumnSpec, Contract
 from lastmile.monitoring import logs, stats
-from lastmile.monitoring.profile import CategoryReference, NumericReference, Profile
 from lastmile.params import MonitorParams
 
 SCORE = "probability"  # the name the prediction's score goes by in findings

@@ -1,6 +1,7 @@
 """The reference profile: what the model was trained on and how it scored held-out rows.
 
-`evaluate` writes it (reports/profile.json, a DVC output of the stage that made the model's metrics);
+`evaluate` builds it here and writes it as `artifacts.Profile` (reports/profile.json, a DVC output of
+the stage that made the model's metrics);
 `lastmile package` ships it inside the BentoML model and `/metadata` shows it; `lastmile monitor`
 compares logged traffic with it.
 
@@ -13,60 +14,11 @@ points give the population stability index. A categorical feature is kept as cou
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Literal
-
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lastmile.errors import LastmileError
-from lastmile.files import write_json
+from lastmile.artifacts import CategoryReference, NumericReference, Profile
 from lastmile.params import FeatureParams, Label, ProfileParams
-
-PROFILE_SCHEMA = "lastmile.profile/1"
-PROFILE_FILE = "profile.json"
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class NumericReference(_Frozen):
-    kind: Literal["numeric"] = "numeric"
-    rows: int = Field(description="Reference rows, missing ones included.")
-    missing: int
-    values: list[float] = Field(description="Sorted distinct values (or quantiles beyond max_points).")
-    counts: list[float] = Field(description="Reference rows at each value; they sum to rows - missing.")
-    bin_ends: list[int] = Field(
-        description="PSI bins: index in `values` of each bin's last point; the last bin runs to +infinity."
-    )
-    mean: float | None
-    std: float | None
-
-
-class CategoryReference(_Frozen):
-    kind: Literal["categorical"] = "categorical"
-    rows: int
-    missing: int
-    counts: dict[str, int] = Field(description="Reference rows per value, most frequent first.")
-
-
-Reference = Annotated[NumericReference | CategoryReference, Field(discriminator="kind")]
-
-
-class Profile(_Frozen):
-    schema_: Literal["lastmile.profile/1"] = Field("lastmile.profile/1", alias="schema")
-    model_version: str
-    training_rows: int
-    features: dict[str, Reference]
-    score: NumericReference = Field(description="Positive-class probability on the test split.")
-    test_rows: int
-    positive_label: Label
-    threshold: float
-    positive_rate: float = Field(description="Share of test rows predicted positive at the threshold.")
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 def _bin_ends(counts: np.ndarray, bins: int) -> list[int]:
@@ -137,21 +89,3 @@ def build(
         threshold=threshold,
         positive_rate=round(float(np.mean(test_proba >= threshold)), 6) if len(test_proba) else 0.0,
     )
-
-
-def write(path: Path, profile: Profile) -> None:
-    write_json(path, profile.model_dump(mode="json", by_alias=True))
-
-
-def load(path: Path) -> Profile:
-    try:
-        return Profile.model_validate_json(path.read_bytes())
-    except FileNotFoundError as exc:
-        raise LastmileError(
-            f"{path} not found: the reference profile is written by `lastmile evaluate` (`dvc repro`)."
-        ) from exc
-    except ValidationError as exc:
-        raise LastmileError(
-            f"{path} is not a reference profile ({PROFILE_SCHEMA}): {exc.errors()[0]['msg']} "
-            f"at {'.'.join(map(str, exc.errors()[0]['loc']))}. Re-run `dvc repro` to rewrite it."
-        ) from exc

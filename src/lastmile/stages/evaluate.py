@@ -196,7 +196,7 @@ def run(
         positive_label=positive,
         threshold=threshold,
     )
-    profile.write(out.profile, reference)
+    artifacts.write(out.profile, reference)
     artifacts.write(out.metrics, results)
     log.info(
         "evaluate: ROC AUC %.4f, accuracy %.4f at threshold %.3f on %d test rows",
