@@ -10,7 +10,11 @@ throwaway copy of this repository:
   that both sides made the same model (ROC AUC and boosting iterations), or says the ratio is off;
 - the no-op re-run (`dvc repro` with nothing changed) and `lastmile summary`;
 - with `--stages`, each stage's command alone (after the last run, on its outputs) and what is left
-  of `dvc repro` for DVC itself: where the pipeline's time goes, per size.
+  of `dvc repro` for DVC itself: where the pipeline's time goes, per size;
+- the floor: `dvc repro` of the same stages as processes that only import their stage's module
+  (no work), against one process importing them all. The difference is what running the stages
+  as separate processes under DVC costs before any work, at any size: the least overhead a
+  pipeline of these stages can have.
 The sizes run interleaved, three times each by default; the median counts. Prints Markdown tables
 (paste them into docs/performance.md). Run: `make bench` or `python benchmarks/pipeline.py --sizes 1 4`.
 """
@@ -107,7 +111,33 @@ print(json.dumps({"roc_auc": round(scores[4], 6), "iterations": getattr(model[-1
 
 
 THREADS = str(len(os.sched_getaffinity(0)))
-STAGES = ("check", "ingest", "validate", "split", "train", "evaluate")
+
+
+def stage_names(repo: Path) -> list[str]:
+    """The pipeline's stages, in dvc.yaml's order (the order `dvc repro` runs them here)."""
+    import yaml
+
+    return list(yaml.safe_load((repo / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
+
+
+def _imports(stages: list[str]) -> str:
+    return "import " + ", ".join(["lastmile.cli", *(f"lastmile.stages.{stage}" for stage in stages)])
+
+
+def make_floor(stages: list[str], dest: Path) -> None:
+    """A DVC project with the same stages in a chain, each only importing what its command imports."""
+    import yaml
+
+    dest.mkdir()
+    chain: dict[str, dict[str, object]] = {}
+    for before, stage in zip([None, *stages], stages, strict=False):
+        write = f"open('{stage}.out', 'w').write('{stage}')"
+        chain[stage] = {"cmd": f'python -c "{_imports([stage])}; {write}"', "outs": [f"{stage}.out"]}
+        if before:
+            chain[stage]["deps"] = [f"{before}.out"]
+    (dest / "dvc.yaml").write_text(yaml.safe_dump({"stages": chain}, sort_keys=False), encoding="utf-8")
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    subprocess.run(["dvc", "init", "-q"], cwd=dest, check=True, env=_env())
 
 
 def _env() -> dict[str, str]:
@@ -210,8 +240,10 @@ def main() -> None:
     rows: dict[int, int] = {}
     fitted: dict[int, tuple[Fitted, Fitted]] = {}
     noop = summary = Timing(0.0, 0.0)
+    stage_list = stage_names(ROOT)
     with tempfile.TemporaryDirectory(prefix="lastmile-bench-") as tmp:
         work = Path(tmp)
+        make_floor(stage_list, work / "floor")
         sources = {}
         for factor in args.sizes:
             repo = work / f"repo-x{factor}"
@@ -232,10 +264,14 @@ def main() -> None:
                 timing, output = timed_output(baseline, repo)
                 times.setdefault((factor, "baseline"), []).append(timing)
                 fitted[factor] = (pipeline_fitted(repo), Fitted(**json.loads(output)))
+            print(f"run {run}/{args.runs}: the floor ...", file=sys.stderr)
+            times.setdefault((0, "floor"), []).append(timed(["dvc", "repro", "--force"], work / "floor"))
+            one = [sys.executable, "-c", _imports(stage_list)]
+            times.setdefault((0, "one process"), []).append(timed(one, work))
         if args.stages:
             for factor in args.sizes:
                 print(f"x{factor}: each stage alone ...", file=sys.stderr)
-                for stage in STAGES:
+                for stage in stage_list:
                     stages[factor, stage] = timed(["lastmile", stage], work / f"repo-x{factor}")
         first = work / f"repo-x{args.sizes[0]}"
         noop = timed(["dvc", "repro"], first)
@@ -245,44 +281,69 @@ def main() -> None:
     print("| data | rows | pipeline (dvc repro) | plain scikit-learn | ratio | ratio of CPU seconds |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for factor in args.sizes:
-        pipeline = [statistics.median(t[i] for t in times[factor, "pipeline"]) for i in (0, 1)]
-        baseline = [statistics.median(t[i] for t in times[factor, "baseline"]) for i in (0, 1)]
+        ours, plain = median(times[factor, "pipeline"]), median(times[factor, "baseline"])
         print(
-            f"| x{factor} | {rows[factor]:,} | {pipeline[0]:.1f} s | {baseline[0]:.1f} s "
-            f"| {pipeline[0] / baseline[0]:.2f}x | {pipeline[1] / baseline[1]:.2f}x |"
+            f"| x{factor} | {rows[factor]:,} | {ours.wall:.1f} s | {plain.wall:.1f} s "
+            f"| {ours.wall / plain.wall:.2f}x | {ours.cpu / plain.cpu:.2f}x |"
         )
     print(
         f"No-op re-run (dvc repro, nothing changed): {noop.wall:.1f} s; "
         f"`lastmile summary`: {summary.wall:.1f} s."
     )
-    for factor, (ours, plain) in fitted.items():
-        alike = ours.iterations == plain.iterations and abs(ours.roc_auc - plain.roc_auc) < 1e-5
+    for factor, (our_model, plain_model) in fitted.items():
+        alike = our_model.iterations == plain_model.iterations
+        alike &= abs(our_model.roc_auc - plain_model.roc_auc) < 1e-5
         same = "the same model" if alike else "DIFFERENT MODELS: the ratio is not like for like"
         print(
-            f"x{factor}: pipeline ROC AUC {ours.roc_auc}, {ours.iterations} boosting iterations; "
-            f"plain {plain.roc_auc}, {plain.iterations}: {same}."
+            f"x{factor}: pipeline ROC AUC {our_model.roc_auc}, {our_model.iterations} boosting "
+            f"iterations; plain {plain_model.roc_auc}, {plain_model.iterations}: {same}."
         )
+    print_floor(args.sizes, times)
     if stages:
-        print_stages(args.sizes, stages, times)
+        print_stages(args.sizes, stage_list, stages, times)
+
+
+def median(timings: list[Timing]) -> Timing:
+    return Timing(statistics.median(t.wall for t in timings), statistics.median(t.cpu for t in timings))
+
+
+def print_floor(sizes: list[int], times: dict[tuple[int, str], list[Timing]]) -> None:
+    """The stages' least overhead, against what each size's ratio target leaves for all overhead."""
+    floor, one = median(times[0, "floor"]), median(times[0, "one process"])
+    print(
+        f"Floor: `dvc repro` of the same stages only importing their modules {floor.wall:.1f} s, "
+        f"one process importing them all {one.wall:.1f} s: {floor.wall - one.wall:.1f} s of overhead "
+        "before any work, at any size."
+    )
+    for factor in sizes:
+        baseline = median(times[factor, "baseline"]).wall
+        print(
+            f"x{factor}: the floor alone makes {(baseline + floor.wall - one.wall) / baseline:.2f}x "
+            "of plain scikit-learn."
+        )
 
 
 def print_stages(
-    sizes: list[int], stages: dict[tuple[int, str], Timing], times: dict[tuple[int, str], list[Timing]]
+    sizes: list[int],
+    stage_list: list[str],
+    stages: dict[tuple[int, str], Timing],
+    times: dict[tuple[int, str], list[Timing]],
 ) -> None:
     """Wall (CPU) seconds of each stage alone, and DVC's share: the median `dvc repro` minus the stages."""
     print()
     print("| stage | " + " | ".join(f"x{f} wall (CPU)" for f in sizes) + " |")
     print("| --- | " + " | ".join("---:" for _ in sizes) + " |")
-    for stage in STAGES:
+    for stage in stage_list:
         cells = [f"{stages[f, stage].wall:.1f} s ({stages[f, stage].cpu:.1f} s)" for f in sizes]
         print(f"| {stage} | " + " | ".join(cells) + " |")
     dvc = []
     for factor in sizes:
-        total = [statistics.median(t[i] for t in times[factor, "pipeline"]) for i in (0, 1)]
-        alone = [sum(stages[factor, stage][i] for stage in STAGES) for i in (0, 1)]
-        share = total[0] - alone[0]
+        total = median(times[factor, "pipeline"])
+        alone = [sum(stages[factor, stage][i] for stage in stage_list) for i in (0, 1)]
+        share = total.wall - alone[0]
         # Below zero, the machine was slower while the stages ran alone than during `dvc repro`.
-        dvc.append(f"{share:.1f} s ({total[1] - alone[1]:.1f} s)" if share >= 0 else "n/a (machine too busy)")
+        busy = "n/a (machine too busy)"
+        dvc.append(f"{share:.1f} s ({total.cpu - alone[1]:.1f} s)" if share >= 0 else busy)
     print("| DVC itself (dvc repro minus the stages) | " + " | ".join(dvc) + " |")
 
 
