@@ -78,8 +78,8 @@ lint-workflows: $(SYNCED) ## zizmor and the GitHub workflow schema, offline
 lint-k8s: $(SYNCED) ## Validate deploy/kubernetes against the Kubernetes schemas, offline
 	kubernetes-validate --strict --quiet $(filter-out %/kustomization.yaml,$(wildcard deploy/kubernetes/*.yaml))
 
-pytest: $(SYNCED) ## The test suite with coverage
-	pytest
+pytest: $(SYNCED) ## The test suite with coverage (at least 80 % of the lastmile package)
+	pytest --cov=lastmile --cov-report=term-missing:skip-covered --cov-fail-under=80
 
 test-second-dataset: $(SYNCED) ## make run + make test in a temporary copy set up for another dataset (slow)
 	python .ci/second_dataset.py
