@@ -3,7 +3,8 @@
 Everything that shows, gates or compares a whole-test-set metric reads `METRICS`: the evaluate
 stage (`reports/metrics.json`), the gates' metric names in params.yaml, the paired bootstrap, the
 PR report, the run summary, the bento labels and the model card. Adding a metric is one entry
-here and its test (the weighted formula against scikit-learn with `sample_weight`).
+here, its test (the weighted formula against scikit-learn with `sample_weight`) and its label in
+docs/evaluation.md (a test checks it); CONTRIBUTING.md has the recipe.
 
 It lives in the ground because the `check` stage (the metric names of params.yaml's gates:
 `unknown_metrics`), the evaluation, the review and the release all read it. `params.py` does not

@@ -677,8 +677,9 @@ def test_explain_takes_the_same_records_and_limits_as_predict(
 ):
     url = f"{served.url}/explain"
     record = _records(rows[0].iloc[:1])[0]
+    bounded, too_far, _ = _out_of_range()
     for body, status, text in [
-        ({"records": [_one(rows, age=250)]}, 422, "records[0].age"),
+        ({"records": [_one(rows, **{bounded: too_far})]}, 422, f"records[0].{bounded}"),
         ({"records": []}, 422, "at least 1"),
         ({"records": [record] * (MAX_RECORDS + 1)}, 422, f"at most {MAX_RECORDS}"),
         ({"records": [record], "debug": True}, 422, "debug: unknown field"),

@@ -115,7 +115,7 @@ class Snapshot:
             return None
 
     def artifact(self, path: Path, model: type[Artifact]) -> Artifact | None:
-        """A typed artifact, or None (noted) when it is absent or damaged."""
+        """A typed artifact; None when the revision has no such file, None and a note when it is damaged."""
         raw = self.read(path)
         if raw is None:
             return None

@@ -1,4 +1,4 @@
-"""The prediction service: `POST /predict` and `POST /metadata`, with BentoML's adaptive batching.
+"""The prediction service: `POST /predict` (adaptive batching), `POST /explain` and `POST /metadata`.
 
 Serve it with `make serve` (the bento built by `make bento`), or from the source tree with
 `bentoml serve lastmile.serving.service:Classifier --arg model_tag=MODEL_NAME:VERSION`. The service,
@@ -435,7 +435,7 @@ class RequestGuard:
         await self._refuse(send, status, {"error": error}, close=True)
 
     async def _guard_post(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Every API call: JSON only, bounded size; `/predict` bodies are also checked in full."""
+        """Every API call: JSON only, bounded size; the bodies of `record_paths` are also checked in full."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         media_problem = _media_type_problem(headers.get("content-type"))
         if media_problem is not None:
