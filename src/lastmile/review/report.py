@@ -337,7 +337,7 @@ class Plot:
 class Comment:
     """Everything `templates/pr_comment.md.j2` shows; None (or empty) where an input is missing."""
 
-    verdict: str  # the first line: "✅ All 13 quality gates pass"
+    verdict: str  # the first line, for example "✅ All 13 quality gates pass"
     base_label: str  # the base as given ("origin/main")
     base: str  # its short name ("main")
     base_rev: str | None
